@@ -1,0 +1,438 @@
+package imaplib2
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds the command methods, one per IMAP command, named after
+// imaplib2's. Each returns at once; see Command for reading the outcome.
+// String arguments are quoted by imaplib2's rules (see the README); message
+// sets that are valid sequence sets ("1:*", "2,4:7") are sent as they are.
+
+// Append appends message to mailbox ("" means INBOX) with the given flags
+// ("" for none; parentheses are added when missing) and internal date (the
+// zero time for none). Line endings in message are normalised to CRLF.
+func (m *IMAP4) Append(mailbox, flags string, date time.Time, message []byte) *Command {
+	if mailbox == "" {
+		mailbox = "INBOX"
+	}
+	c := m.newCommand("APPEND").astring(mailbox)
+	if flags != "" {
+		c.add(parenthesized(flags))
+	}
+	if !date.IsZero() {
+		c.add(arg{text: Time2Internaldate(date)}, nil)
+	}
+	body := arg{literal: normalizeCRLF(message), isLiteral: true}
+	if m.quoter().utf8 { // RFC 6855: UTF8 (~{N} literal8 )
+		body.text, body.binary, body.closer = "UTF8 (", true, ")"
+	}
+	return c.add(body, nil).issue()
+}
+
+// normalizeCRLF turns every CR, LF and CRLF of msg into CRLF, as imaplib2
+// does before it counts the literal.
+func normalizeCRLF(msg []byte) []byte {
+	out := make([]byte, 0, len(msg)+len(msg)/64)
+	for i := 0; i < len(msg); i++ {
+		switch c := msg[i]; c {
+		case '\r':
+			if i+1 < len(msg) && msg[i+1] == '\n' {
+				i++
+			}
+			out = append(out, '\r', '\n')
+		case '\n':
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Authenticate authenticates with the SASL mechanism (e.g. "PLAIN",
+// "XOAUTH2"). auth is called with each decoded server challenge and returns
+// the response, which is sent base64-encoded; an error from auth cancels the
+// exchange ("*"). A failure is an ErrError with the server's text.
+func (m *IMAP4) Authenticate(mechanism string, auth func(challenge []byte) (response []byte, err error)) *Command {
+	c := m.newCommand("AUTHENTICATE")
+	if auth == nil {
+		return c.add(arg{}, fmt.Errorf("no authentication function")).issue()
+	}
+	c.auth = auth
+	return c.raw(strings.ToUpper(mechanism)).issue()
+}
+
+// Capability asks the server for its capabilities; the data is the raw
+// CAPABILITY line. Capabilities also reflects it.
+func (m *IMAP4) Capability() *Command { return m.newCommand("CAPABILITY").issue() }
+
+// Check asks for a checkpoint of the selected mailbox.
+func (m *IMAP4) Check() *Command { return m.newCommand("CHECK").issue() }
+
+// Close closes the selected mailbox, removing messages marked \Deleted,
+// and returns to the AUTH state. (Use Shutdown or Logout to end the
+// connection.)
+func (m *IMAP4) Close() *Command { return m.newCommand("CLOSE").issue() }
+
+// Copy copies the messages of messageSet to the end of newMailbox.
+func (m *IMAP4) Copy(messageSet, newMailbox string) *Command {
+	return m.newCommand("COPY").set(messageSet, false).astring(newMailbox).issue()
+}
+
+// Create creates mailbox.
+func (m *IMAP4) Create(mailbox string) *Command {
+	return m.newCommand("CREATE").astring(mailbox).issue()
+}
+
+// Delete deletes mailbox.
+func (m *IMAP4) Delete(mailbox string) *Command {
+	return m.newCommand("DELETE").astring(mailbox).issue()
+}
+
+// DeleteACL removes the access rights of who on mailbox (RFC 4314).
+func (m *IMAP4) DeleteACL(mailbox, who string) *Command {
+	return m.newCommand("DELETEACL").astring(mailbox, who).issue()
+}
+
+// Enable enables a server extension (RFC 5161), e.g. "UTF8=ACCEPT", after
+// which non-ASCII arguments are sent as quoted UTF-8.
+func (m *IMAP4) Enable(capability string) *Command {
+	return m.newCommand("ENABLE").astring(capability).issue()
+}
+
+// enablesUTF8 reports whether an ENABLE command asks for UTF8=ACCEPT.
+func (c *Command) enablesUTF8() bool {
+	for _, a := range c.args {
+		if strings.EqualFold(a.text, "UTF8=ACCEPT") {
+			return true
+		}
+	}
+	return false
+}
+
+// EnableCompression starts COMPRESS=DEFLATE (RFC 4978) and waits for it:
+// from then on, both directions are compressed.
+func (m *IMAP4) EnableCompression() error {
+	_, err := m.newCommand("COMPRESS").raw("DEFLATE").issue().Wait()
+	return err
+}
+
+// Examine selects mailbox read-only; see Select.
+func (m *IMAP4) Examine(mailbox string) *Command { return m.Select(mailbox, true) }
+
+// Expunge removes the messages marked \Deleted; the data lists the
+// EXPUNGE message numbers in the order they arrived.
+func (m *IMAP4) Expunge() *Command { return m.newCommand("EXPUNGE").issue() }
+
+// Fetch fetches messageParts, such as "(UID BODY[TEXT])" or "BODY[]",
+// which are sent exactly as given, of the messages in messageSet. The data
+// holds each message's response: its text up to each literal with the
+// literal, then the text after the last literal.
+func (m *IMAP4) Fetch(messageSet, messageParts string) *Command {
+	return m.newCommand("FETCH").set(messageSet, false).raw(messageParts).issue()
+}
+
+// GetACL returns the access control list of mailbox (RFC 4314).
+func (m *IMAP4) GetACL(mailbox string) *Command {
+	return m.newCommand("GETACL").astring(mailbox).issue()
+}
+
+// GetAnnotation returns annotations of mailbox (ANNOTATEMORE).
+func (m *IMAP4) GetAnnotation(mailbox, entry, attribute string) *Command {
+	return m.newCommand("GETANNOTATION").astring(mailbox, entry, attribute).issue()
+}
+
+// GetQuota returns the usage and limits of a quota root (RFC 2087).
+func (m *IMAP4) GetQuota(root string) *Command {
+	return m.newCommand("GETQUOTA").astring(root).issue()
+}
+
+// GetQuotaRoot returns the quota roots of mailbox: the QUOTAROOT data
+// first, then the QUOTA data, in one list.
+func (m *IMAP4) GetQuotaRoot(mailbox string) *Command {
+	return m.newCommand("GETQUOTAROOT").astring(mailbox).issue()
+}
+
+// ID exchanges identification with the server (RFC 2971). With no fields
+// it sends ID NIL; one field is sent as it is (an already formatted list);
+// otherwise fields are name/value pairs, quoted, with "" sent as NIL.
+func (m *IMAP4) ID(fields ...string) *Command {
+	c := m.newCommand("ID")
+	switch {
+	case len(fields) == 0:
+		return c.raw("NIL").issue()
+	case len(fields) == 1:
+		return c.raw(fields[0]).issue()
+	case len(fields)%2 != 0:
+		return c.add(arg{}, fmt.Errorf("ID needs name/value pairs, got %d fields", len(fields))).issue()
+	}
+	q := m.quoter()
+	for i, f := range fields {
+		a := arg{text: "NIL"}
+		if f != "" {
+			a = q.quoted(f)
+		}
+		if i == 0 {
+			a.text = "(" + a.text
+		}
+		if i == len(fields)-1 {
+			if a.isLiteral {
+				a.closer = ")"
+			} else {
+				a.text += ")"
+			}
+		}
+		c.add(a, nil)
+	}
+	return c.issue()
+}
+
+// Idle puts the server into IDLE (RFC 2177) until it reports a change (any
+// untagged response but OK), timeout passes (0 means 29 minutes), or
+// another command is issued, which then follows at once. The change itself
+// stays available through Response, e.g. Response("EXISTS").
+func (m *IMAP4) Idle(timeout time.Duration) *Command {
+	if timeout <= 0 {
+		timeout = DefaultIdleTimeout
+	}
+	c := m.newCommand("IDLE")
+	c.idleFor = timeout
+	return c.issue()
+}
+
+// List lists the mailboxes matching pattern in directory, e.g.
+// List(`""`, "*").
+func (m *IMAP4) List(directory, pattern string) *Command {
+	return m.newCommand("LIST").astring(directory, pattern).issue()
+}
+
+// Lsub lists the subscribed mailboxes matching pattern in directory.
+func (m *IMAP4) Lsub(directory, pattern string) *Command {
+	return m.newCommand("LSUB").astring(directory, pattern).issue()
+}
+
+// Login identifies the client with a plaintext password. The password is
+// always quoted (or sent as a literal) and never shown in debug output. A
+// failure is an ErrError with the server's text.
+func (m *IMAP4) Login(user, password string) *Command {
+	secret := m.quoter().quoted(password)
+	secret.secret = true
+	return m.newCommand("LOGIN").astring(user).add(secret, nil).issue()
+}
+
+// LoginCramMD5 authenticates with CRAM-MD5 (RFC 2195).
+func (m *IMAP4) LoginCramMD5(user, password string) *Command {
+	return m.Authenticate("CRAM-MD5", func(challenge []byte) ([]byte, error) {
+		mac := hmac.New(md5.New, []byte(password))
+		mac.Write(challenge)
+		return []byte(user + " " + hex.EncodeToString(mac.Sum(nil))), nil
+	})
+}
+
+// Logout ends the session and the connection. Its Result has Type "BYE"
+// and the server's BYE text. When it completes, the connection's reader and
+// writer have stopped; every later command completes with ErrAbort.
+func (m *IMAP4) Logout() *Command { return m.newCommand("LOGOUT").issue() }
+
+// MyRights returns the caller's rights on mailbox (RFC 4314).
+func (m *IMAP4) MyRights(mailbox string) *Command {
+	return m.newCommand("MYRIGHTS").astring(mailbox).issue()
+}
+
+// Namespace returns the server's namespaces (RFC 2342).
+func (m *IMAP4) Namespace() *Command { return m.newCommand("NAMESPACE").issue() }
+
+// Noop does nothing; it gives the server a chance to report changes, which
+// stay available through Response.
+func (m *IMAP4) Noop() *Command { return m.newCommand("NOOP").issue() }
+
+// Partial fetches length bytes from start of one part of a message (an
+// obsolete IMAP2bis command).
+func (m *IMAP4) Partial(messageNum, messagePart string, start, length int) *Command {
+	return m.newCommand("PARTIAL").set(messageNum, false).raw(messagePart, strconv.Itoa(start), strconv.Itoa(length)).issue()
+}
+
+// ProxyAuth assumes the identity of user (for administrators).
+func (m *IMAP4) ProxyAuth(user string) *Command {
+	return m.newCommand("PROXYAUTH").astring(user).issue()
+}
+
+// Recent returns the stored RECENT responses if there are any, or else
+// sends NOOP and returns the RECENT responses it brings; with none, the
+// data is one empty Datum.
+func (m *IMAP4) Recent() *Command {
+	m.mu.Lock()
+	data := m.store.take("RECENT", 0, nil)
+	m.mu.Unlock()
+	if len(data) > 0 {
+		c := m.newCommand("NOOP")
+		c.complete(Result{Type: "OK", Data: data}, nil)
+		return c
+	}
+	c := m.newCommand("NOOP")
+	c.collect = []string{"RECENT"}
+	return c.issue()
+}
+
+// Rename renames oldMailbox to newMailbox.
+func (m *IMAP4) Rename(oldMailbox, newMailbox string) *Command {
+	return m.newCommand("RENAME").astring(oldMailbox, newMailbox).issue()
+}
+
+// Search searches the selected mailbox; the data is the SEARCH line of
+// matching message numbers. charset "" sends no CHARSET. Each criterion is
+// quoted by the usual rules: Search("", "SUBJECT", "hello world").
+func (m *IMAP4) Search(charset string, criteria ...string) *Command {
+	c := m.newCommand("SEARCH")
+	if charset != "" {
+		if m.quoter().utf8 {
+			return c.add(arg{}, fmt.Errorf("a charset is not valid in UTF8 mode")).issue()
+		}
+		c.raw("CHARSET").astring(charset)
+	}
+	return c.astring(criteria...).issue()
+}
+
+// Select selects mailbox ("" means INBOX), read-only if readonly (EXAMINE).
+// Stored untagged responses are discarded first. The data is the EXISTS
+// count; FLAGS, UIDVALIDITY etc. are available through Response. Selecting
+// read-write a mailbox that the server opens read-only gives ErrReadonly.
+func (m *IMAP4) Select(mailbox string, readonly bool) *Command {
+	if mailbox == "" {
+		mailbox = "INBOX"
+	}
+	name := "SELECT"
+	if readonly {
+		name = "EXAMINE"
+	}
+	c := m.newCommand(name)
+	c.examine = readonly
+	return c.astring(mailbox).issue()
+}
+
+// SetACL grants who the rights what on mailbox (RFC 4314).
+func (m *IMAP4) SetACL(mailbox, who, what string) *Command {
+	return m.newCommand("SETACL").astring(mailbox, who, what).issue()
+}
+
+// SetAnnotation sets annotations: mailbox, then entry and attribute-value
+// list pairs.
+func (m *IMAP4) SetAnnotation(args ...string) *Command {
+	return m.newCommand("SETANNOTATION").astring(args...).issue()
+}
+
+// SetQuota sets the resource limits of a quota root, e.g.
+// SetQuota("", "(STORAGE 512)").
+func (m *IMAP4) SetQuota(root, limits string) *Command {
+	return m.newCommand("SETQUOTA").astring(root, limits).issue()
+}
+
+// Sort searches and sorts (RFC 5256): Sort("REVERSE DATE", "UTF-8", "ALL").
+// The sort criteria get parentheses when they lack them; charset ""
+// means UTF-8.
+func (m *IMAP4) Sort(sortCriteria, charset string, searchCriteria ...string) *Command {
+	if charset == "" {
+		charset = "UTF-8"
+	}
+	c := m.newCommand("SORT")
+	c.add(parenthesized(sortCriteria))
+	return c.astring(charset).astring(searchCriteria...).issue()
+}
+
+// StartTLS upgrades the connection to TLS (RFC 2595) if the server offers
+// STARTTLS. config nil means Options.TLSConfig, or else verification of
+// the server's certificate against the system roots for the host name. A
+// failed handshake ends the connection: it never goes on in plaintext.
+// The capabilities are learned again afterwards.
+func (m *IMAP4) StartTLS(config *tls.Config) *Command {
+	c := m.newCommand("STARTTLS")
+	c.tlsConfig = config
+	return c.issue()
+}
+
+// Status returns the status items names, e.g. "(MESSAGES UNSEEN)", of
+// mailbox; names is sent as it is.
+func (m *IMAP4) Status(mailbox, names string) *Command {
+	return m.newCommand("STATUS").astring(mailbox).raw(names).issue()
+}
+
+// Store changes the flags of the messages in messageSet: command is e.g.
+// "+FLAGS" or "-FLAGS.SILENT", flags e.g. `\Deleted` (parentheses are
+// added when missing). The data holds the FETCH responses it caused.
+func (m *IMAP4) Store(messageSet, command, flags string) *Command {
+	c := m.newCommand("STORE").set(messageSet, false).raw(command)
+	return c.add(parenthesized(flags)).issue()
+}
+
+// Subscribe subscribes to mailbox.
+func (m *IMAP4) Subscribe(mailbox string) *Command {
+	return m.newCommand("SUBSCRIBE").astring(mailbox).issue()
+}
+
+// Thread threads messages (RFC 5256): Thread("REFERENCES", "UTF-8", "ALL").
+func (m *IMAP4) Thread(algorithm, charset string, searchCriteria ...string) *Command {
+	if charset == "" {
+		charset = "UTF-8"
+	}
+	return m.newCommand("THREAD").raw(algorithm).astring(charset).astring(searchCriteria...).issue()
+}
+
+// UID runs command (FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD,
+// EXPUNGE) with UIDs in place of message numbers. SEARCH, SORT and THREAD
+// collect their own responses; the others collect FETCH responses of the
+// UIDs in their set.
+func (m *IMAP4) UID(command string, args ...string) *Command {
+	sub := strings.ToUpper(command)
+	c := m.newCommand("UID")
+	c.name = "UID " + sub
+	if _, err := verbatim(sub); err != nil || !isAtom(sub) {
+		return c.add(arg{}, fmt.Errorf("bad UID command %q", command)).issue()
+	}
+	switch sub {
+	case "SEARCH", "SORT", "THREAD":
+		c.collect = []string{sub}
+	}
+	switch {
+	case sub == "SORT" && len(args) >= 2:
+		c.add(parenthesized(args[0]))
+		return c.astring(args[1:]...).issue()
+	case sub == "THREAD" && len(args) >= 1:
+		return c.raw(args[0]).astring(args[1:]...).issue()
+	case len(args) == 0 || sub == "SEARCH" || sub == "SORT" || sub == "THREAD":
+		return c.astring(args...).issue()
+	}
+	c.set(args[0], true)
+	switch {
+	case sub == "FETCH":
+		c.raw(args[1:]...)
+	case sub == "STORE" && len(args) == 3:
+		c.raw(args[1]).add(parenthesized(args[2]))
+	default:
+		c.astring(args[1:]...)
+	}
+	return c.issue()
+}
+
+// Unsubscribe unsubscribes from mailbox.
+func (m *IMAP4) Unsubscribe(mailbox string) *Command {
+	return m.newCommand("UNSUBSCRIBE").astring(mailbox).issue()
+}
+
+// Xatom sends an extension command the server announced, e.g.
+// Xatom("UNSELECT"). As its effect is unknown, it runs alone, like a
+// state-changing command, and its data is the tagged response's text.
+func (m *IMAP4) Xatom(name string, args ...string) *Command {
+	c := m.newCommand(strings.ToUpper(name))
+	if !isAtom(c.name) {
+		return c.add(arg{}, fmt.Errorf("bad command name %q", name)).issue()
+	}
+	return c.astring(args...).issue()
+}

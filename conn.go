@@ -1,0 +1,759 @@
+package imaplib2
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// This file holds the connection's life: the writer goroutine that sends
+// commands, the reader goroutine that receives and routes responses, the
+// inactivity timer, and how a failure completes every pending command.
+
+// enqueue hands a command to the writer. It never blocks.
+func (m *IMAP4) enqueue(c *Command) {
+	m.mu.Lock()
+	if m.err != nil {
+		err := m.err
+		m.mu.Unlock()
+		c.complete(Result{}, withCommand(err, c.name))
+		return
+	}
+	m.issued++
+	c.seq = m.issued
+	m.queue = append(m.queue, c)
+	m.mu.Unlock()
+	m.poke(m.kick)
+}
+
+// poke signals ch without blocking; the receiver re-checks what changed.
+func (m *IMAP4) poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// waitUntil blocks the writer until cond (checked under m.mu) holds; it
+// returns false when the connection has ended.
+func (m *IMAP4) waitUntil(cond func() bool) bool {
+	for {
+		m.mu.Lock()
+		ok, ended := cond(), m.err != nil
+		m.mu.Unlock()
+		if ended {
+			return false
+		}
+		if ok {
+			return true
+		}
+		select {
+		case <-m.kick:
+		case <-m.closed:
+		}
+	}
+}
+
+// writeLoop is the writer goroutine: it sends the queued commands in order,
+// letting a state-changing command go only once nothing else is pending and
+// holding later commands back until it has completed.
+func (m *IMAP4) writeLoop() {
+	defer m.exited()
+	for {
+		if !m.waitUntil(func() bool { return len(m.queue) > 0 }) {
+			return
+		}
+		m.mu.Lock()
+		c := m.queue[0]
+		m.queue = m.queue[1:]
+		m.mu.Unlock()
+		if c.spec.sync && !m.waitUntil(func() bool { return len(m.pending) == 0 }) {
+			c.complete(Result{}, withCommand(m.failure(), c.name))
+			return
+		}
+		if err := m.admit(c); err != nil {
+			c.complete(Result{}, err)
+			continue
+		}
+		if err := m.send(c); err != nil {
+			m.fail(newError(ErrAbort, "", "writing to the server", err))
+			return
+		}
+		if c.spec.sync && !m.finishSync(c) {
+			return
+		}
+	}
+}
+
+// failure returns why the connection ended.
+func (m *IMAP4) failure() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err
+}
+
+// admit checks, just before sending, that c may be sent now, and applies
+// its effects on the client's state: SELECT forgets stored responses,
+// LOGOUT enters the LOGOUT state.
+func (m *IMAP4) admit(c *Command) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return withCommand(m.err, c.name)
+	}
+	if c.spec.valid&stateBits[m.state] == 0 {
+		return newError(ErrError, c.name, "command illegal in state "+m.state, nil)
+	}
+	switch c.name {
+	case "SELECT", "EXAMINE", "CLOSE", "LOGOUT":
+	default:
+		if m.readonlySeen {
+			return newError(ErrReadonly, c.name, "mailbox status changed to READ-ONLY", nil)
+		}
+	}
+	if capability := requiredCapability[c.name]; capability != "" && !m.hasCapability(capability) {
+		return newError(ErrError, c.name, "server does not support "+capability, nil)
+	}
+	switch c.name {
+	case "SELECT", "EXAMINE":
+		m.store.flush()
+		m.readonlySeen = false
+		m.examined = c.examine
+	case "LOGOUT":
+		m.state = LOGOUT
+		m.logout = c
+	case "STARTTLS":
+		if m.tlsActive {
+			return newError(ErrAbort, c.name, "TLS session already established", nil)
+		}
+	case "COMPRESS":
+		if m.compressed {
+			return newError(ErrError, c.name, "compression already active", nil)
+		}
+	}
+	if c.name != "SELECT" && c.name != "EXAMINE" {
+		for _, typ := range []string{"OK", "NO", "BAD"} {
+			m.store.drop(typ)
+		}
+	}
+	return nil
+}
+
+// requiredCapability names the capability without which a command is
+// refused before it is sent.
+var requiredCapability = map[string]string{
+	"IDLE":     "IDLE",
+	"STARTTLS": "STARTTLS",
+	"COMPRESS": "COMPRESS=DEFLATE",
+	"ENABLE":   "ENABLE",
+}
+
+// send writes c: its tag and name, its arguments and literals, and for
+// AUTHENTICATE the answers to the server's challenges. It returns an error
+// only when writing fails.
+func (m *IMAP4) send(c *Command) error {
+	m.mu.Lock()
+	if m.err != nil {
+		err := m.err
+		m.mu.Unlock()
+		c.complete(Result{}, withCommand(err, c.name))
+		return nil
+	}
+	m.tagNum++
+	tag := m.tagPrefix + strconv.Itoa(m.tagNum)
+	c.mu.Lock()
+	c.tag = tag
+	c.mu.Unlock()
+	c.sentSeq, c.capsAtSend = m.store.seq, m.capsVersion
+	if len(m.pending) == 0 {
+		m.lastActivity.Store(time.Now().UnixNano())
+	}
+	m.pending[tag] = c
+	literalPlus := m.hasCapability("LITERAL+")
+	m.mu.Unlock()
+
+	line := make([]byte, 0, 128)
+	line = append(append(append(line, tag...), ' '), c.name...)
+	var shown []byte // the line as the debug log shows it
+	if m.debug.enabled(debugWire) {
+		shown = append(shown, line...)
+	}
+	for _, a := range c.args {
+		line = append(append(line, ' '), a.text...)
+		if shown != nil {
+			shown = appendShown(shown, a)
+		}
+		if !a.isLiteral {
+			continue
+		}
+		if a.binary {
+			line = append(line, '~')
+		}
+		line = strconv.AppendInt(append(line, '{'), int64(len(a.literal)), 10)
+		if literalPlus {
+			line = append(line, '+')
+		}
+		if _, err := m.w.Write(append(line, "}\r\n"...)); err != nil {
+			return err
+		}
+		if !literalPlus {
+			if _, ok, err := m.awaitContinuation(c); !ok || err != nil {
+				return err
+			}
+		}
+		if _, err := m.w.Write(a.literal); err != nil {
+			return err
+		}
+		line = append(line[:0], a.closer...)
+	}
+	if _, err := m.w.Write(append(line, "\r\n"...)); err != nil {
+		return err
+	}
+	if shown != nil {
+		m.debug.logf(debugWire, "writer", "> %s", shown)
+	} else {
+		m.debug.logf(debugState, "writer", "%s %s", tag, c.name)
+	}
+	switch c.name {
+	case "IDLE":
+		m.drain(m.idleEnd)
+		m.expectContinuation(c)
+	case "AUTHENTICATE":
+		return m.authenticate(c)
+	}
+	return m.flush()
+}
+
+// appendShown adds the debug form of an argument: secrets are hidden,
+// literals shown by their size.
+func appendShown(shown []byte, a arg) []byte {
+	shown = append(shown, ' ')
+	switch {
+	case a.secret:
+		return append(shown, "<redacted>"...)
+	case a.isLiteral:
+		return fmt.Appendf(shown, "%s{%d} <%d literal bytes>%s", a.text, len(a.literal), len(a.literal), a.closer)
+	}
+	return append(shown, a.text...)
+}
+
+// flush sends what the writer has buffered and counts it as activity.
+func (m *IMAP4) flush() error {
+	err := m.w.Flush()
+	m.lastActivity.Store(time.Now().UnixNano())
+	return err
+}
+
+// expectContinuation routes the next "+" to c. The caller then flushes.
+func (m *IMAP4) expectContinuation(c *Command) {
+	m.mu.Lock()
+	m.contWaiter = c
+	m.mu.Unlock()
+}
+
+// awaitContinuation flushes and waits for the server's "+" for c, and
+// returns its text. It reports false if c completed instead (the server
+// refused it) or the connection ended.
+func (m *IMAP4) awaitContinuation(c *Command) (string, bool, error) {
+	m.expectContinuation(c)
+	if err := m.flush(); err != nil {
+		return "", false, err
+	}
+	select {
+	case text := <-c.cont:
+		return text, true, nil
+	case <-c.tagged:
+		return "", false, nil
+	case <-m.closed:
+		return "", false, nil
+	}
+}
+
+// drain empties a signal channel.
+func (m *IMAP4) drain(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+	}
+}
+
+// finishSync waits until the state-changing command c has completed,
+// running its follow-up step (STARTTLS, COMPRESS, capabilities after LOGIN)
+// on the way. It returns false when the connection has ended.
+func (m *IMAP4) finishSync(c *Command) bool {
+	if c.name == "IDLE" {
+		return m.idle(c)
+	}
+	select {
+	case <-c.tagged:
+	case <-m.closed:
+		return false
+	}
+	if c.status != nil {
+		res, err := m.followUp(c)
+		c.complete(res, err)
+	}
+	select {
+	case <-c.done:
+		return true
+	case <-m.closed:
+		return false
+	}
+}
+
+// followUp runs the step that completes a successful STARTTLS, COMPRESS,
+// LOGIN or AUTHENTICATE after its tagged OK.
+func (m *IMAP4) followUp(c *Command) (Result, error) {
+	var err error
+	switch c.name {
+	case "STARTTLS":
+		err = m.upgradeTLS(c)
+	case "COMPRESS":
+		err = m.startCompression()
+	}
+	if err != nil {
+		m.fail(newError(ErrAbort, c.name, "cannot switch the connection", err))
+		return Result{}, withCommand(m.failure(), c.name)
+	}
+	if c.name == "STARTTLS" || c.name == "COMPRESS" {
+		m.resume <- struct{}{}
+	}
+	if c.name != "COMPRESS" {
+		if _, err := m.capabilityNow().Wait(); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Type: "OK", Data: []Datum{{Text: c.status.text}}}, nil
+}
+
+// capabilityNow sends CAPABILITY from the writer itself, ahead of the queue.
+func (m *IMAP4) capabilityNow() *Command {
+	c := m.newCommand("CAPABILITY")
+	if err := m.send(c); err != nil {
+		m.fail(newError(ErrAbort, "", "writing to the server", err))
+	}
+	return c
+}
+
+// readLoop is the reader goroutine: it reads every response and routes it.
+func (m *IMAP4) readLoop() {
+	defer m.exited()
+	for {
+		r, err := m.rr.read()
+		if err != nil {
+			m.fail(readFailure(err))
+			return
+		}
+		m.lastActivity.Store(time.Now().UnixNano())
+		if !m.dispatch(r) {
+			return
+		}
+	}
+}
+
+// readFailure describes why reading failed.
+func readFailure(err error) error {
+	switch {
+	case err == io.EOF:
+		return newError(ErrAbort, "", "connection closed by the server", nil)
+	case err == io.ErrUnexpectedEOF:
+		return newError(ErrAbort, "", "connection closed by the server in the middle of a response", nil)
+	case errors.Is(err, errProtocol):
+		return newError(ErrAbort, "", err.Error(), nil)
+	}
+	return newError(ErrAbort, "", "reading from the server", err)
+}
+
+// dispatch handles one response; it returns false when the reader must stop.
+func (m *IMAP4) dispatch(r *response) bool {
+	switch r.kind {
+	case continuationResponse:
+		m.debug.logf(debugWire, "reader", "< + %s", r.text)
+		m.continuation(r)
+		return true
+	case untaggedResponse:
+		return m.untagged(r)
+	}
+	return m.tagged(r)
+}
+
+// continuation hands a "+" to the command waiting for it. Untagged lines
+// that arrive before it never cancel that wait.
+func (m *IMAP4) continuation(r *response) {
+	m.mu.Lock()
+	c := m.contWaiter
+	m.contWaiter = nil
+	if c != nil && c.name == "IDLE" {
+		m.idling = c
+	}
+	m.mu.Unlock()
+	if c == nil {
+		m.debug.logf(debugState, "reader", "unexpected continuation request ignored: %q", r.text)
+		return
+	}
+	c.cont <- r.text
+}
+
+// untagged stores an untagged response, updating capabilities, READ-ONLY
+// and IDLE on the way. A BYE outside LOGOUT ends the connection.
+func (m *IMAP4) untagged(r *response) bool {
+	if m.debug.enabled(debugDetail) {
+		m.debug.logf(debugDetail, "reader", "< * %s: %s", r.typ, summary(r.data))
+	}
+	m.mu.Lock()
+	if r.typ == "CAPABILITY" {
+		m.setCapabilities(textOf(r.data))
+	}
+	m.noteCode(r)
+	if isStatus(r.typ) && r.code != "" {
+		m.store.add(r.typ, 0, r.data)
+		m.store.add(r.code, 0, []Datum{{Text: r.detail}})
+	} else {
+		m.store.add(r.typ, r.num, r.data)
+	}
+	if m.idling != nil && r.typ != "OK" {
+		m.poke(m.idleEnd)
+	}
+	bye := r.typ == "BYE"
+	if bye {
+		m.bye, m.byeSeen = r.text, true
+	}
+	loggingOut := m.logout != nil
+	m.mu.Unlock()
+	if bye && !loggingOut {
+		m.fail(newError(ErrAbort, "", "server said BYE: "+r.text, nil))
+		return false
+	}
+	return true
+}
+
+// noteCode applies what a response code says about the connection. The
+// caller holds m.mu.
+func (m *IMAP4) noteCode(r *response) {
+	switch r.code {
+	case "CAPABILITY":
+		m.setCapabilities(r.detail)
+	case "READ-ONLY":
+		if !m.examined && (m.state == SELECTED || m.selecting()) {
+			m.readonlySeen = true
+		}
+	}
+}
+
+// selecting reports whether a SELECT is pending. The caller holds m.mu.
+func (m *IMAP4) selecting() bool {
+	for _, c := range m.pending {
+		if c.name == "SELECT" {
+			return true
+		}
+	}
+	return false
+}
+
+// summary shortens response data for the debug log.
+func summary(data []Datum) string {
+	s := ""
+	for _, d := range data {
+		s += d.Text
+		if d.Literal != nil {
+			s += fmt.Sprintf("<%d literal bytes>", len(d.Literal))
+		}
+	}
+	return truncate(s)
+}
+
+// tagged completes the command that r answers.
+func (m *IMAP4) tagged(r *response) bool {
+	m.debug.logf(debugWire, "reader", "< %s %s %s", r.tag, r.typ, r.text)
+	m.mu.Lock()
+	c := m.pending[r.tag]
+	if c == nil {
+		m.mu.Unlock()
+		m.debug.logf(debugState, "reader", "response for unknown tag %s ignored: %s %s", r.tag, r.typ, r.text)
+		return true
+	}
+	delete(m.pending, r.tag)
+	if m.contWaiter == c {
+		m.contWaiter = nil
+	}
+	m.noteCode(r)
+	if r.code != "" {
+		m.store.add(r.code, 0, []Datum{{Text: r.detail}})
+	}
+	res, err := m.result(c, r)
+	m.mu.Unlock()
+	m.poke(m.kick)
+	if r.typ == "BAD" {
+		m.debug.dump()
+	}
+	switch {
+	case c.name == "LOGOUT":
+		c.status = r
+		m.fail(newError(ErrAbort, "", "connection closed after LOGOUT", nil))
+		return false
+	case err == nil && needsFollowUp(c, c.capsAtSend != m.capsVersion):
+		c.status = r
+		close(c.tagged)
+		if c.name == "STARTTLS" || c.name == "COMPRESS" {
+			select { // the writer switches the transport meanwhile
+			case <-m.resume:
+			case <-m.closed:
+				return false
+			}
+		}
+		return true
+	}
+	c.complete(res, err)
+	close(c.tagged)
+	return true
+}
+
+// needsFollowUp reports whether c completes only after a step of the
+// writer's: a transport change, or learning the capabilities after login
+// when the server did not announce them.
+func needsFollowUp(c *Command, capsAnnounced bool) bool {
+	switch c.name {
+	case "STARTTLS", "COMPRESS":
+		return true
+	case "LOGIN", "AUTHENTICATE":
+		return !capsAnnounced
+	}
+	return false
+}
+
+// result turns c's tagged response into its Result or error, collects its
+// untagged data and applies its effect on the state. The caller holds m.mu.
+func (m *IMAP4) result(c *Command, r *response) (Result, error) {
+	tagText := []Datum{{Text: r.text}}
+	if r.typ == "BAD" {
+		return Result{}, newError(ErrError, c.name, "BAD "+r.text, nil)
+	}
+	ok := r.typ == "OK"
+	switch c.name {
+	case "LOGIN", "AUTHENTICATE":
+		if !ok {
+			return Result{}, newError(ErrError, c.name, r.text, nil)
+		}
+		m.setState(AUTH)
+	case "STARTTLS", "COMPRESS":
+		if !ok {
+			return Result{}, newError(ErrError, c.name, "server refused: "+r.text, nil)
+		}
+	case "SELECT", "EXAMINE":
+		if !ok {
+			if m.state == SELECTED {
+				m.setState(AUTH)
+			}
+			return Result{Type: r.typ, Data: tagText}, nil
+		}
+		m.setState(SELECTED)
+		if m.readonlySeen {
+			return Result{}, newError(ErrReadonly, c.name, "mailbox is not writable", nil)
+		}
+	case "CLOSE":
+		m.setState(AUTH)
+	case "ENABLE":
+		if ok && c.enablesUTF8() {
+			m.utf8 = true
+		}
+	}
+	if !ok || c.collect == nil {
+		return Result{Type: r.typ, Data: tagText}, nil
+	}
+	var data []Datum
+	for _, typ := range c.collect {
+		match := c.match
+		if typ != "FETCH" {
+			match = nil
+		}
+		data = append(data, m.store.take(typ, c.sentSeq, match)...)
+	}
+	return Result{Type: r.typ, Data: data}, nil
+}
+
+// setState changes the state. The caller holds m.mu.
+func (m *IMAP4) setState(s string) {
+	if m.state != s {
+		m.debug.logf(debugState, "reader", "state => %s", s)
+	}
+	m.state = s
+}
+
+// fail ends the connection for the reason err (once; later calls do
+// nothing): the transport is closed and every pending and queued command
+// completes with err. LOGOUT completes when the goroutines have stopped.
+func (m *IMAP4) fail(err error) {
+	m.mu.Lock()
+	if m.err != nil {
+		m.mu.Unlock()
+		return
+	}
+	m.err = err
+	m.state = LOGOUT
+	close(m.closed)
+	if m.watchdog != nil {
+		m.watchdog.Stop()
+	}
+	var victims []*Command
+	for _, c := range m.pending {
+		if c != m.logout {
+			victims = append(victims, c)
+		}
+	}
+	victims = append(victims, m.queue...)
+	m.pending, m.queue, m.contWaiter, m.idling = map[string]*Command{}, nil, nil, nil
+	loggingOut := m.logout != nil
+	m.mu.Unlock()
+
+	m.transport.Close()
+	if !loggingOut {
+		m.debug.logf(debugState, "caller", "connection ended: %v", err)
+		m.debug.dump()
+	}
+	sort.Slice(victims, func(i, j int) bool { return victims[i].seq < victims[j].seq })
+	for _, c := range victims {
+		c.complete(Result{}, withCommand(err, c.name))
+	}
+}
+
+// exited is called by the reader and the writer as they stop; the last one
+// finishes the connection.
+func (m *IMAP4) exited() {
+	if m.running.Add(-1) > 0 {
+		return
+	}
+	if m.onClose != nil {
+		m.onClose()
+	}
+	m.mu.Lock()
+	logout, bye, byeSeen, err := m.logout, m.bye, m.byeSeen, m.err
+	m.mu.Unlock()
+	if logout != nil {
+		switch {
+		case byeSeen:
+			logout.complete(Result{Type: "BYE", Data: []Datum{{Text: bye}}}, nil)
+		case logout.status != nil:
+			logout.complete(Result{Type: logout.status.typ, Data: []Datum{{Text: logout.status.text}}}, nil)
+		default:
+			logout.complete(Result{}, withCommand(err, "LOGOUT"))
+		}
+	}
+	close(m.done)
+	m.callbacks.stop()
+}
+
+// startWatchdog arms imaplib2's inactivity timeout.
+func (m *IMAP4) startWatchdog() {
+	if m.opts.Timeout <= 0 {
+		return
+	}
+	m.mu.Lock()
+	m.watchdog = time.AfterFunc(m.opts.Timeout, m.checkActivity)
+	m.mu.Unlock()
+}
+
+// checkActivity runs when the inactivity timer fires: with a command
+// outstanding, no IDLE active and nothing heard for Options.Timeout, the
+// connection is aborted; otherwise the timer is armed again.
+func (m *IMAP4) checkActivity() {
+	limit := m.opts.Timeout
+	m.mu.Lock()
+	if m.err != nil {
+		m.mu.Unlock()
+		return
+	}
+	quiet := time.Since(time.Unix(0, m.lastActivity.Load()))
+	waiting := len(m.pending) > 0 && m.idling == nil
+	if !waiting || quiet < limit {
+		next := limit
+		if waiting {
+			next = limit - quiet
+		}
+		m.watchdog.Reset(next)
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
+	m.fail(newError(ErrAbort, "", fmt.Sprintf("no response after %v", limit), nil))
+}
+
+// callbackRunner runs OnDone callbacks one at a time, in the order they
+// were queued, on its own goroutine.
+type callbackRunner struct {
+	debug *debugLog
+
+	mu       sync.Mutex
+	queue    []func()
+	wake     chan struct{}
+	stopping bool // stop when the queue is empty
+	stopped  bool // the goroutine has exited
+}
+
+func newCallbackRunner(debug *debugLog) *callbackRunner {
+	r := &callbackRunner{debug: debug, wake: make(chan struct{}, 1)}
+	go r.loop()
+	return r
+}
+
+// run queues fn, or calls it at once if the runner has stopped.
+func (r *callbackRunner) run(fn func()) {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		r.call(fn)
+		return
+	}
+	r.queue = append(r.queue, fn)
+	r.mu.Unlock()
+	r.signal()
+}
+
+// stop lets the goroutine exit once the queue is empty.
+func (r *callbackRunner) stop() {
+	r.mu.Lock()
+	r.stopping = true
+	r.mu.Unlock()
+	r.signal()
+}
+
+func (r *callbackRunner) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *callbackRunner) loop() {
+	for {
+		r.mu.Lock()
+		if len(r.queue) == 0 {
+			if r.stopping {
+				r.stopped = true
+				r.mu.Unlock()
+				return
+			}
+			r.mu.Unlock()
+			<-r.wake
+			continue
+		}
+		fn := r.queue[0]
+		r.queue[0] = nil
+		r.queue = r.queue[1:]
+		r.mu.Unlock()
+		r.call(fn)
+	}
+}
+
+// call runs one callback, recovering a panic.
+func (r *callbackRunner) call(fn func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.debug.logf(debugState, "callback", "callback panicked: %v", p)
+		}
+	}()
+	fn()
+}

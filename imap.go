@@ -1,0 +1,437 @@
+// Package imaplib2 is an IMAP4rev1 client (RFC 3501, with IMAP4rev2 servers
+// accepted) modelled on Python's imaplib2: many commands run in parallel over
+// one connection, and each command's result is delivered synchronously or to
+// a callback.
+//
+// # The model
+//
+// An IMAP4 is one connection. It owns three goroutines: a writer that sends
+// commands in the order they were issued, a reader that parses every server
+// response and routes it, and a callback goroutine that runs OnDone
+// callbacks one at a time.
+//
+// Every command method (Select, Fetch, Search, ...) returns a *Command at
+// once, without waiting for the server. Read its outcome in whichever way
+// suits the caller:
+//
+//	res, err := m.Select("INBOX", false).Wait()          // synchronous
+//	cmd := m.Fetch("1", "(RFC822)"); <-cmd.Done()          // channels
+//	m.Fetch("2", "(RFC822)").OnDone(func(r imaplib2.Result, err error) { ... })
+//
+// Commands issued from any number of goroutines are pipelined on the wire.
+// State-changing commands (SELECT, LOGIN, APPEND, IDLE, ... see IMAP4) wait
+// until all earlier commands have completed and hold back later ones until
+// they complete themselves.
+//
+// # Results
+//
+// A Result holds the status ("OK" or "NO") and the data the command
+// collected, as imaplib2 returns it: a list of Datum, each a line of text or
+// a text with a literal. FETCH 1 (RFC822) gives
+//
+//	[{Text: "1 (RFC822 {12}", Literal: <12 bytes>}, {Text: ")"}]
+//
+// A command collects the untagged responses of its kind that arrive while it
+// runs (FETCH data of the messages it asked for, SEARCH results, ...). Other
+// untagged data stays available through Response, Recent and
+// PopUntaggedResponses.
+//
+// # Errors
+//
+// Errors match ErrError, ErrAbort or ErrReadonly with errors.Is, mirroring
+// imaplib2's error, abort and readonly exceptions. When the connection
+// fails, every waiting command completes with an ErrAbort error.
+//
+// # Lifetime
+//
+// Call Logout (or Shutdown) when done: it stops every goroutine of the
+// connection.
+package imaplib2
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The states of a connection, as State reports them.
+const (
+	NONAUTH  = "NONAUTH"  // connected, not yet authenticated
+	AUTH     = "AUTH"     // authenticated, no mailbox selected
+	SELECTED = "SELECTED" // a mailbox is selected
+	LOGOUT   = "LOGOUT"   // logged out or disconnected; no more commands
+)
+
+// Default ports.
+const (
+	IMAP4Port    = 143 // IMAP over plain TCP (New)
+	IMAP4SSLPort = 993 // IMAP over implicit TLS (NewSSL)
+)
+
+// Defaults of the limits in Options.
+const (
+	DefaultMaxLiteralSize = 256 << 20 // 256 MiB
+	DefaultMaxLineSize    = 64 << 20  // 64 MiB
+	DefaultIdleTimeout    = 29 * time.Minute
+)
+
+// Options configures a connection. The zero value (or a nil *Options) is
+// ready to use.
+type Options struct {
+	// Port is the server's port; 0 means 143, or 993 for NewSSL.
+	Port int
+	// Timeout is imaplib2's timeout: when the server sends nothing for this
+	// long while a command is outstanding (and no IDLE is active), the
+	// connection is aborted. It also limits dialing and the TLS handshake.
+	// 0 means no timeout.
+	Timeout time.Duration
+	// Debug is imaplib2's debug level: 0 is quiet, 1 logs state changes and
+	// commands, 2 IDLE, 3 untagged responses, 4 every line on the wire.
+	Debug int
+	// DebugWriter receives the debug output; nil means os.Stderr.
+	DebugWriter io.Writer
+	// DebugBufLvl is imaplib2's debug_buf_lvl (0 means 3): at a Debug level
+	// up to it, lines above level 1 are kept in a ring of the last 20 and
+	// written only when something fails.
+	DebugBufLvl int
+	// Identifier prefixes every debug line; "" means the host.
+	Identifier string
+	// TLSConfig configures NewSSL and StartTLS; nil verifies the server's
+	// certificate against the system roots for the host name.
+	TLSConfig *tls.Config
+	// TLSLevel is imaplib2's tls_level: "tls_secure" (the default: TLS 1.2
+	// and later), "tls_no_ssl" or "tls_compat" (TLS 1.0 and later).
+	TLSLevel string
+	// DialContext dials the server for New and NewSSL; nil uses a
+	// net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// MaxLiteralSize is the largest literal accepted from the server; a
+	// larger one aborts the connection before anything is allocated.
+	// 0 means DefaultMaxLiteralSize.
+	MaxLiteralSize int64
+	// MaxLineSize is the longest response line accepted; 0 means
+	// DefaultMaxLineSize.
+	MaxLineSize int
+}
+
+// IMAP4 is a connection to an IMAP server (imaplib2's IMAP4 object). Its
+// methods are safe for concurrent use.
+//
+// The state-changing commands, which run alone, are APPEND, AUTHENTICATE,
+// CLOSE, COMPRESS, ENABLE, EXAMINE, IDLE, LOGIN, LOGOUT, PROXYAUTH, SELECT,
+// SETACL, SETQUOTA, STARTTLS, SUBSCRIBE, UNSUBSCRIBE and commands sent with
+// Xatom.
+type IMAP4 struct {
+	opts      Options
+	host      string
+	debug     *debugLog
+	callbacks *callbackRunner
+	// transport is what the connection was opened on; closing it ends the
+	// connection. raw is the same as a net.Conn, for STARTTLS.
+	transport io.ReadWriteCloser
+	raw       net.Conn
+	onClose   func() // NewStream: reap the process
+
+	rr           *responseReader // the reader goroutine's
+	w            *bufio.Writer   // the writer goroutine's, writing to out
+	out          io.Writer
+	lastActivity atomic.Int64 // UnixNano of the last byte read or write flushed
+
+	mu           sync.Mutex
+	state        string
+	welcome      string
+	caps         []string
+	capsVersion  int // counts capability updates
+	utf8         bool
+	tlsActive    bool
+	compressed   bool
+	examined     bool // the selection was made with EXAMINE
+	readonlySeen bool // READ-ONLY announced on a read-write selection
+	tagPrefix    string
+	tagNum       int
+	issued       uint64
+	queue        []*Command          // issued, not yet sent
+	pending      map[string]*Command // sent, awaiting their tagged response
+	contWaiter   *Command            // the command expecting a "+"
+	idling       *Command            // the IDLE command while the server idles
+	bye          string              // the text of the server's BYE
+	byeSeen      bool
+	logout       *Command
+	store        *store
+	err          error // why the connection ended
+	watchdog     *time.Timer
+
+	kick    chan struct{} // wakes the writer: queue or pending changed
+	idleEnd chan struct{} // the reader saw data that ends IDLE
+	resume  chan struct{} // the reader may go on after a transport change
+	closed  chan struct{} // closed when the connection ends
+	done    chan struct{} // closed when reader and writer have exited
+	running atomic.Int32  // reader and writer goroutines alive
+}
+
+// New connects to an IMAP server over plain TCP (imaplib2's IMAP4). host ""
+// means "localhost"; the port is opts.Port or 143. It returns once the
+// greeting and the capabilities have been read.
+func New(host string, opts *Options) (*IMAP4, error) {
+	o := withDefaults(opts, IMAP4Port)
+	conn, err := dial(host, o)
+	if err != nil {
+		return nil, err
+	}
+	return start(conn, hostOrLocal(host), o)
+}
+
+// NewConn speaks IMAP over an established transport, such as a connection
+// made by a proxy dialer or one end of a pipe. It reads the greeting and the
+// capabilities before it returns. Closing the IMAP4 closes conn.
+func NewConn(conn io.ReadWriteCloser, opts *Options) (*IMAP4, error) {
+	return start(conn, "", withDefaults(opts, IMAP4Port))
+}
+
+func hostOrLocal(host string) string {
+	if host == "" {
+		return "localhost"
+	}
+	return host
+}
+
+func withDefaults(opts *Options, port int) Options {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Port == 0 {
+		o.Port = port
+	}
+	if o.DebugWriter == nil {
+		o.DebugWriter = os.Stderr
+	}
+	if o.DebugBufLvl == 0 {
+		o.DebugBufLvl = 3
+	}
+	if o.MaxLiteralSize <= 0 {
+		o.MaxLiteralSize = DefaultMaxLiteralSize
+	}
+	if o.MaxLineSize <= 0 {
+		o.MaxLineSize = DefaultMaxLineSize
+	}
+	return o
+}
+
+// dial opens the TCP connection to host, within o.Timeout.
+func dial(host string, o Options) (net.Conn, error) {
+	ctx := context.Background()
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	dialer := o.DialContext
+	if dialer == nil {
+		dialer = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
+	}
+	addr := net.JoinHostPort(hostOrLocal(host), strconv.Itoa(o.Port))
+	conn, err := dialer(ctx, "tcp", addr)
+	if err != nil {
+		return nil, newError(ErrAbort, "", "cannot connect to "+addr, err)
+	}
+	return conn, nil
+}
+
+// start builds the connection on transport, reads the greeting, starts the
+// goroutines and learns the capabilities.
+func start(transport io.ReadWriteCloser, host string, o Options) (*IMAP4, error) {
+	m := &IMAP4{
+		opts:      o,
+		host:      host,
+		debug:     &debugLog{level: o.Debug, bufLevel: o.DebugBufLvl, prefix: identifier(o.Identifier, host), w: o.DebugWriter},
+		transport: transport,
+		tagPrefix: Int2AP(4096 + rand.IntN(65536-4096)),
+		pending:   make(map[string]*Command),
+		store:     newStore(),
+		kick:      make(chan struct{}, 1),
+		idleEnd:   make(chan struct{}, 1),
+		resume:    make(chan struct{}),
+		closed:    make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	m.callbacks = newCallbackRunner(m.debug)
+	if c, ok := transport.(net.Conn); ok {
+		m.raw = c
+	} else {
+		m.raw = pipeConn{transport}
+	}
+	m.setStreams(transport, transport)
+	if err := m.readGreeting(); err != nil {
+		transport.Close()
+		m.callbacks.stop()
+		return nil, err
+	}
+	m.startWatchdog()
+	m.running.Store(2)
+	go m.readLoop()
+	go m.writeLoop()
+	if len(m.Capabilities()) == 0 {
+		if _, err := m.Capability().Wait(); err != nil {
+			m.Shutdown()
+			return nil, err
+		}
+	}
+	if m.ProtocolVersion() == "" {
+		m.Shutdown()
+		return nil, newError(ErrError, "", "server not IMAP4 compliant: no IMAP4, IMAP4rev1 or IMAP4rev2 capability", nil)
+	}
+	return m, nil
+}
+
+// readGreeting reads the server's first line, within the timeout.
+func (m *IMAP4) readGreeting() error {
+	var timedOut atomic.Bool
+	if m.opts.Timeout > 0 {
+		t := time.AfterFunc(m.opts.Timeout, func() { timedOut.Store(true); m.transport.Close() })
+		defer t.Stop()
+	}
+	line, err := m.rr.readLine()
+	if err != nil {
+		if timedOut.Load() {
+			return newError(ErrAbort, "", fmt.Sprintf("no greeting from server after %v", m.opts.Timeout), nil)
+		}
+		return newError(ErrAbort, "", "reading the greeting", err)
+	}
+	m.debug.logf(debugWire, "caller", "< %s", line)
+	m.welcome = line
+	r, err := parseResponse([]Datum{{Text: line}})
+	if err != nil || r.kind != untaggedResponse {
+		return newError(ErrError, "", fmt.Sprintf("unrecognised server welcome message: %q", truncate(line)), nil)
+	}
+	switch r.typ {
+	case "OK":
+		m.state = NONAUTH
+	case "PREAUTH":
+		m.state = AUTH
+	case "BYE":
+		return newError(ErrAbort, "", "server refused the connection: "+r.text, nil)
+	default:
+		return newError(ErrError, "", fmt.Sprintf("unrecognised server welcome message: %q", truncate(line)), nil)
+	}
+	if r.code == "CAPABILITY" {
+		m.setCapabilities(r.detail)
+	}
+	m.debug.logf(debugState, "caller", "state => %s", m.state)
+	return nil
+}
+
+// setStreams puts the reader and writer on new streams (after STARTTLS or
+// COMPRESS). Every read counts as activity for the inactivity timeout.
+func (m *IMAP4) setStreams(r io.Reader, w io.Writer) {
+	r = &activityReader{r: r, last: &m.lastActivity}
+	m.rr = &responseReader{r: bufio.NewReaderSize(r, 64<<10), maxLine: m.opts.MaxLineSize, maxLiteral: m.opts.MaxLiteralSize}
+	m.out = w
+	m.w = bufio.NewWriterSize(w, 32<<10)
+}
+
+// activityReader records the time of every successful read.
+type activityReader struct {
+	r    io.Reader
+	last *atomic.Int64
+}
+
+func (a *activityReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// State returns the connection's state: NONAUTH, AUTH, SELECTED or LOGOUT.
+func (m *IMAP4) State() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state
+}
+
+// Welcome returns the server's greeting line, e.g. "* OK IMAP ready".
+func (m *IMAP4) Welcome() string { return m.welcome }
+
+// Capabilities returns the server's capabilities, upper-cased. They are
+// learned from the greeting or a CAPABILITY command, and again after
+// STARTTLS, LOGIN and AUTHENTICATE or whenever the server announces them.
+func (m *IMAP4) Capabilities() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.caps...)
+}
+
+// hasCapability reports whether the server announced name. The caller
+// holds m.mu.
+func (m *IMAP4) hasCapability(name string) bool {
+	for _, c := range m.caps {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// setCapabilities records a capability list. The caller holds m.mu, or
+// owns m alone.
+func (m *IMAP4) setCapabilities(list string) {
+	m.caps = strings.Fields(strings.ToUpper(list))
+	m.capsVersion++
+}
+
+// ProtocolVersion returns the most recent protocol the server supports:
+// "IMAP4REV2", "IMAP4REV1" or "IMAP4" (imaplib2's PROTOCOL_VERSION).
+func (m *IMAP4) ProtocolVersion() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, v := range []string{"IMAP4REV2", "IMAP4REV1", "IMAP4"} {
+		if m.hasCapability(v) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Response returns and removes the stored data of the untagged response or
+// response code named code (e.g. "EXISTS", "UIDVALIDITY", "APPENDUID"). The
+// Result's Type is code as given; with nothing stored its Data is one empty
+// Datum. It never talks to the server.
+func (m *IMAP4) Response(code string) Result {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	data := m.store.take(strings.ToUpper(code), 0, nil)
+	if len(data) == 0 {
+		data = noData()
+	}
+	return Result{Type: code, Data: data}
+}
+
+// PopUntaggedResponses returns and removes every stored untagged response,
+// oldest first, grouped by type as they arrived. Taking data that a running
+// command would collect leaves that command without it.
+func (m *IMAP4) PopUntaggedResponses() []Untagged {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.store.popAll()
+}
+
+// Shutdown drops the connection without LOGOUT (imaplib2's shutdown). Every
+// pending command completes with ErrAbort. It waits until the connection's
+// reader and writer have stopped, and may be called more than once.
+func (m *IMAP4) Shutdown() error {
+	m.fail(newError(ErrAbort, "", "connection shut down by the client", nil))
+	<-m.done
+	return nil
+}

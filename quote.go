@@ -1,0 +1,153 @@
+package imaplib2
+
+import (
+	"fmt"
+	"strings"
+)
+
+// An arg is one argument of a command as it goes on the wire: either text
+// sent as it is, or a literal announced with {N} (or {N+} under LITERAL+)
+// and followed by its bytes.
+type arg struct {
+	text    string // sent after a space; for a literal, what precedes "{N}"
+	literal []byte // the literal's bytes, when isLiteral
+	// isLiteral marks a literal; binary marks a literal8 (~{N}), as used by
+	// APPEND after ENABLE UTF8=ACCEPT.
+	isLiteral, binary bool
+	closer            string // sent right after the literal, e.g. ")"
+	secret            bool   // never shown in debug output
+}
+
+// atomChars lists the bytes that may appear in an argument sent without
+// quotes: imaplib2's rule, everything printable except the IMAP
+// atom-specials SP ( ) { % * " \ ].
+var atomChars = func() (t [256]bool) {
+	for _, c := range "!#$&'+,./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[^_`abcdefghijklmnopqrstuvwxyz|}~-" {
+		t[c] = true
+	}
+	return t
+}()
+
+// quoter turns Go strings into command arguments by the seed document's
+// quoting rules. utf8 reports that ENABLE UTF8=ACCEPT succeeded, so that
+// non-ASCII text may go as a quoted UTF-8 string instead of a literal.
+type quoter struct{ utf8 bool }
+
+// astring encodes s by imaplib2's rules:
+//   - "(...)" and "\"...\"" are sent as they are;
+//   - '...' is stripped of its single quotes and the rest sent as it is;
+//   - a non-empty string of atom characters is sent as it is;
+//   - anything else is quoted, or sent as a literal when it holds CR, LF or
+//     (before UTF8=ACCEPT) non-ASCII characters, which a quoted string cannot carry.
+//
+// A NUL byte, or CR or LF in a form that is sent as it is, is an error:
+// such an argument could end the command line early.
+func (q quoter) astring(s string) (arg, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return arg{}, fmt.Errorf("argument %q contains a NUL byte, which IMAP cannot carry", s)
+	}
+	if n := len(s); n >= 2 {
+		first, last := s[0], s[n-1]
+		if first == '(' && last == ')' || first == '"' && last == '"' {
+			return verbatim(s)
+		}
+		if first == '\'' && last == '\'' {
+			return verbatim(s[1 : n-1])
+		}
+	}
+	if s != "" && isAtom(s) {
+		return arg{text: s}, nil
+	}
+	return q.quoted(s), nil
+}
+
+// quoted encodes s as a quoted string, or as a literal when a quoted string
+// cannot carry it. LOGIN passwords always take this path.
+func (q quoter) quoted(s string) arg {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\r' || c == '\n' || c >= 0x80 && !q.utf8 {
+			return arg{literal: []byte(s), isLiteral: true}
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return arg{text: b.String()}
+}
+
+// sequenceSet encodes a message set: a valid sequence set such as "1:*" or
+// "2,4:7" is sent as it is; anything else follows the astring rules.
+func (q quoter) sequenceSet(s string) (arg, error) {
+	if isSequenceSet(s) {
+		return arg{text: s}, nil
+	}
+	return q.astring(s)
+}
+
+// verbatim sends s exactly as the caller wrote it (FETCH item lists, STATUS
+// names, STORE commands); it refuses CR, LF and NUL.
+func verbatim(s string) (arg, error) {
+	if strings.ContainsAny(s, "\r\n\x00") {
+		return arg{}, fmt.Errorf("argument %q contains CR, LF or NUL and cannot be sent as it is", s)
+	}
+	if s == "" {
+		return arg{}, fmt.Errorf("empty argument")
+	}
+	return arg{text: s}, nil
+}
+
+// parenthesized wraps s in parentheses unless it already has them, as
+// imaplib2 does for STORE flags and SORT criteria.
+func parenthesized(s string) (arg, error) {
+	if !strings.HasPrefix(s, "(") || !strings.HasSuffix(s, ")") {
+		s = "(" + s + ")"
+	}
+	return verbatim(s)
+}
+
+func isAtom(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !atomChars[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// isSequenceSet reports whether s is an RFC 3501 sequence-set: comma
+// separated numbers, "*" or ranges of them, such as "1,3:5,9:*".
+func isSequenceSet(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, item := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(item, ":")
+		if !isSeqNumber(lo) || isRange && !isSeqNumber(hi) {
+			return false
+		}
+	}
+	return true
+}
+
+func isSeqNumber(s string) bool {
+	if s == "*" {
+		return true
+	}
+	if s == "" || s[0] == '0' || len(s) > 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,406 @@
+package imaplib2
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Result is the outcome of a command, as imaplib2 returns it: the status
+// and the data the command collected.
+type Result struct {
+	// Type is "OK" or "NO" (a BAD is an error, not a Result). Logout gives
+	// "BYE"; Response gives the code it was asked for.
+	Type string
+	// Data holds the untagged data the command collected, or the text of
+	// its tagged response when it collects nothing. It always has at least
+	// one element: one empty Datum stands for imaplib2's [None].
+	Data []Datum
+}
+
+// Datum is one element of a Result's data: a line of text, or the text up
+// to a literal together with the literal's bytes.
+//
+// A FETCH of one message body gives two Datums:
+//
+//	{Text: "1 (RFC822 {12}", Literal: []byte("hello\r\nworld")}
+//	{Text: ")"}
+type Datum struct {
+	Text    string // a data line; for a literal, the text up to and including "{N}"
+	Literal []byte // the literal's bytes; nil when this item has no literal
+}
+
+// IsLiteral reports whether d carries a literal (possibly an empty one).
+func (d Datum) IsLiteral() bool { return d.Literal != nil }
+
+// Untagged is a group of untagged responses of one type, as
+// PopUntaggedResponses returns them in order of arrival.
+type Untagged struct {
+	Type string // "EXISTS", "FETCH", "OK", a response code such as "UIDVALIDITY", ...
+	Data []Datum
+}
+
+// noData is imaplib2's [None]: a Result's data when nothing was collected.
+func noData() []Datum { return []Datum{{}} }
+
+// A response is one complete server response: a tagged status, an untagged
+// response or a continuation request, with its literals read.
+type response struct {
+	kind   responseKind
+	tag    string  // tagged responses only
+	typ    string  // upper case: "OK", "FETCH", "EXISTS", ...
+	num    uint32  // message number of "* n TYPE" responses; 0 if none
+	text   string  // status and continuation responses: the text after the status word
+	code   string  // upper-case response code of a status response, e.g. "UIDVALIDITY"
+	detail string  // the response code's data, e.g. "3857529045"
+	data   []Datum // the data as imaplib2 stores it: "n rest" or "rest", literals split off
+	wire   int     // bytes the response took on the wire, for debug output
+}
+
+type responseKind int
+
+const (
+	untaggedResponse responseKind = iota
+	taggedResponse
+	continuationResponse
+)
+
+// isStatus reports whether typ is one of the status response types, whose
+// text may start with a response code.
+func isStatus(typ string) bool {
+	switch typ {
+	case "OK", "NO", "BAD", "BYE", "PREAUTH":
+		return true
+	}
+	return false
+}
+
+// responseReader reads responses from the server. It owns its bufio.Reader;
+// literals are read straight into the slice that the Datum keeps.
+type responseReader struct {
+	r          *bufio.Reader
+	maxLine    int
+	maxLiteral int64
+}
+
+// errProtocol marks malformed server data.
+var errProtocol = errors.New("protocol error")
+
+// readLine returns the next line without its line ending. A bare LF is
+// accepted as a line ending; a line longer than maxLine is refused before
+// it is buffered whole.
+func (rr *responseReader) readLine() (string, error) {
+	var long []byte
+	for {
+		chunk, err := rr.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if len(long)+len(chunk) > rr.maxLine {
+				return "", fmt.Errorf("%w: response line longer than %d bytes", errProtocol, rr.maxLine)
+			}
+			long = append(long, chunk...)
+			continue
+		}
+		if err != nil {
+			if err == io.EOF && (len(long) > 0 || len(chunk) > 0) {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		if long != nil {
+			chunk = append(long, chunk...)
+		}
+		if len(chunk) > rr.maxLine {
+			return "", fmt.Errorf("%w: response line longer than %d bytes", errProtocol, rr.maxLine)
+		}
+		chunk = chunk[:len(chunk)-1]
+		if n := len(chunk); n > 0 && chunk[n-1] == '\r' {
+			chunk = chunk[:n-1]
+		}
+		return string(chunk), nil
+	}
+}
+
+// literalSize returns N if line ends with a literal announcement "{N}".
+func literalSize(line string) (int64, bool) {
+	if !strings.HasSuffix(line, "}") {
+		return 0, false
+	}
+	open := strings.LastIndexByte(line, '{')
+	if open < 0 || open == len(line)-2 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(line[open+1:len(line)-1], 10, 64)
+	if err != nil || n < 0 || line[open+1] == '+' || line[open+1] == '-' {
+		return 0, false
+	}
+	return n, true
+}
+
+// read reads one response, literals included.
+func (rr *responseReader) read() (*response, error) {
+	var pieces []Datum
+	wire := 0
+	for {
+		line, err := rr.readLine()
+		if err != nil {
+			if pieces != nil && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		wire += len(line) + 2
+		n, isLiteral := literalSize(line)
+		if !isLiteral {
+			if line != "" || pieces == nil {
+				pieces = append(pieces, Datum{Text: line})
+			}
+			break
+		}
+		if n > rr.maxLiteral {
+			return nil, fmt.Errorf("%w: literal of %d bytes exceeds the limit of %d (Options.MaxLiteralSize)", errProtocol, n, rr.maxLiteral)
+		}
+		lit := make([]byte, n)
+		if _, err := io.ReadFull(rr.r, lit); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		wire += int(n)
+		pieces = append(pieces, Datum{Text: line, Literal: lit})
+	}
+	r, err := parseResponse(pieces)
+	if err != nil {
+		return nil, err
+	}
+	r.wire = wire
+	return r, nil
+}
+
+// parseResponse classifies a response from its pieces (the text before each
+// literal, and the literals), tolerating lower-case keywords and status
+// responses without text.
+func parseResponse(pieces []Datum) (*response, error) {
+	first := pieces[0].Text
+	switch {
+	case first == "+" || strings.HasPrefix(first, "+ "):
+		return &response{kind: continuationResponse, text: strings.TrimPrefix(first[1:], " ")}, nil
+	case first == "*" || strings.HasPrefix(first, "* "):
+		return parseUntagged(pieces)
+	}
+	tag, rest, _ := strings.Cut(first, " ")
+	word, text, _ := strings.Cut(rest, " ")
+	status := strings.ToUpper(word)
+	if tag == "" || !isTagged(status) || len(pieces) > 1 {
+		return nil, fmt.Errorf("%w: unrecognised response %q", errProtocol, truncate(first))
+	}
+	r := &response{kind: taggedResponse, tag: tag, typ: status, text: text}
+	r.code, r.detail = responseCode(text)
+	return r, nil
+}
+
+func isTagged(status string) bool { return status == "OK" || status == "NO" || status == "BAD" }
+
+// parseUntagged splits "* [n] TYPE [rest]" into its parts and the data that
+// imaplib2 stores for it: "n rest" (or "n") for numbered responses, "rest"
+// for the others, with the pieces after each literal following.
+func parseUntagged(pieces []Datum) (*response, error) {
+	rest := strings.TrimPrefix(pieces[0].Text[1:], " ")
+	r := &response{kind: untaggedResponse}
+	if word, after, _ := strings.Cut(rest, " "); word != "" && word[0] >= '0' && word[0] <= '9' {
+		n, err := strconv.ParseUint(word, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad message number in %q", errProtocol, truncate(pieces[0].Text))
+		}
+		r.num = uint32(n)
+		typ, text, _ := strings.Cut(after, " ")
+		r.typ = strings.ToUpper(typ)
+		pieces[0].Text = word
+		if text != "" {
+			pieces[0].Text = word + " " + text
+		}
+	} else {
+		r.typ = strings.ToUpper(word)
+		pieces[0].Text = after
+	}
+	if r.typ == "" {
+		return nil, fmt.Errorf("%w: untagged response without a type: %q", errProtocol, truncate(pieces[0].Text))
+	}
+	if isStatus(r.typ) && r.num == 0 {
+		r.text = pieces[0].Text
+		r.code, r.detail = responseCode(r.text)
+	}
+	r.data = pieces
+	return r, nil
+}
+
+// responseCode returns the code and data of a response code at the start
+// of a status text: "[UIDVALIDITY 42] ok" gives "UIDVALIDITY", "42". A "]"
+// inside parentheses does not end the code, so that
+// "[PERMANENTFLAGS (\Answered [x] \*)]" keeps its whole flag list.
+func responseCode(text string) (code, detail string) {
+	if !strings.HasPrefix(text, "[") {
+		return "", ""
+	}
+	depth := 0
+	for i := 1; i < len(text); i++ {
+		switch text[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ']':
+			if depth <= 0 {
+				code, detail, _ = strings.Cut(text[1:i], " ")
+				return strings.ToUpper(code), detail
+			}
+		}
+	}
+	return "", ""
+}
+
+// truncate shortens a line for an error message.
+func truncate(s string) string {
+	const max = 200
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}
+
+// An entry is one stored untagged response (or response code), stamped with
+// the order of its arrival.
+type entry struct {
+	seq  uint64
+	typ  string
+	num  uint32 // message number, for routing FETCH data
+	data []Datum
+}
+
+// uid returns the UID a FETCH response carries at its top level, or 0.
+func (e *entry) uid() uint32 {
+	for _, d := range e.data {
+		if u := fetchUID(d.Text); u != 0 {
+			return u
+		}
+	}
+	return 0
+}
+
+// fetchUID finds "UID n" among the items of a FETCH response text, skipping
+// quoted strings and nested lists.
+func fetchUID(text string) uint32 {
+	depth := 0
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; c {
+		case '"':
+			for i++; i < len(text) && text[i] != '"'; i++ {
+				if text[i] == '\\' {
+					i++
+				}
+			}
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case 'U', 'u':
+			if depth > 1 || i > 0 && text[i-1] != ' ' && text[i-1] != '(' {
+				continue
+			}
+			if len(text) >= i+4 && strings.EqualFold(text[i:i+4], "UID ") {
+				j := i + 4
+				for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+					j++
+				}
+				if n, err := strconv.ParseUint(text[i+4:j], 10, 32); err == nil {
+					return uint32(n)
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// store holds the untagged responses that no command has collected yet:
+// what Response, Recent and PopUntaggedResponses read.
+type store struct {
+	seq    uint64              // arrivals so far
+	byType map[string][]*entry // in order of arrival
+}
+
+func newStore() *store { return &store{byType: make(map[string][]*entry)} }
+
+// add stores data under typ and returns its entry.
+func (s *store) add(typ string, num uint32, data []Datum) {
+	s.seq++
+	s.byType[typ] = append(s.byType[typ], &entry{seq: s.seq, typ: typ, num: num, data: data})
+}
+
+// take removes and returns the data of typ that arrived after seq and that
+// match accepts (nil accepts all), in order of arrival.
+func (s *store) take(typ string, after uint64, match func(*entry) bool) []Datum {
+	list := s.byType[typ]
+	var taken []Datum
+	kept := list[:0]
+	for _, e := range list {
+		if e.seq > after && (match == nil || match(e)) {
+			taken = append(taken, e.data...)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	clear(list[len(kept):])
+	if len(kept) == 0 {
+		delete(s.byType, typ)
+	} else {
+		s.byType[typ] = kept
+	}
+	return taken
+}
+
+// has reports whether any data of typ is stored.
+func (s *store) has(typ string) bool { return len(s.byType[typ]) > 0 }
+
+// drop discards everything stored under typ.
+func (s *store) drop(typ string) { delete(s.byType, typ) }
+
+// flush discards everything, as SELECT does.
+func (s *store) flush() { clear(s.byType) }
+
+// popAll removes everything and returns it in order of arrival, with
+// consecutive responses of one type grouped as imaplib2 groups them.
+func (s *store) popAll() []Untagged {
+	var all []*entry
+	for _, list := range s.byType {
+		all = append(all, list...)
+	}
+	s.flush()
+	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	var groups []Untagged
+	for _, e := range all {
+		if n := len(groups); n > 0 && groups[n-1].Type == e.typ {
+			groups[n-1].Data = append(groups[n-1].Data, e.data...)
+			continue
+		}
+		groups = append(groups, Untagged{Type: e.typ, Data: append([]Datum(nil), e.data...)})
+	}
+	return groups
+}
+
+// textOf returns the text of the first Datum, or "".
+func textOf(data []Datum) string {
+	if len(data) == 0 {
+		return ""
+	}
+	return data[0].Text
+}
+
+// bytesHasFold is bytes.Contains without regard to ASCII case.
+func bytesHasFold(s, sub []byte) bool {
+	return bytes.Contains(bytes.ToUpper(s), bytes.ToUpper(sub))
+}
