@@ -408,7 +408,7 @@ func (m *IMAP4) untagged(r *response) bool {
 	if r.typ == "CAPABILITY" {
 		m.setCapabilities(textOf(r.data))
 	}
-	m.noteCode(r)
+	m.noteCode(r, nil)
 	if isStatus(r.typ) && r.code != "" {
 		m.store.add(r.typ, 0, r.data)
 		m.store.add(r.code, 0, []Datum{{Text: r.detail}})
@@ -431,14 +431,15 @@ func (m *IMAP4) untagged(r *response) bool {
 	return true
 }
 
-// noteCode applies what a response code says about the connection. The
-// caller holds m.mu.
-func (m *IMAP4) noteCode(r *response) {
+// noteCode applies what a response code says about the connection;
+// completing is the command r completes, if r is tagged. The caller holds
+// m.mu.
+func (m *IMAP4) noteCode(r *response, completing *Command) {
 	switch r.code {
 	case "CAPABILITY":
 		m.setCapabilities(r.detail)
 	case "READ-ONLY":
-		if !m.examined && (m.state == SELECTED || m.selecting()) {
+		if !m.examined && (m.state == SELECTED || completing != nil && completing.name == "SELECT" || m.selecting()) {
 			m.readonlySeen = true
 		}
 	}
@@ -480,7 +481,7 @@ func (m *IMAP4) tagged(r *response) bool {
 	if m.contWaiter == c {
 		m.contWaiter = nil
 	}
-	m.noteCode(r)
+	m.noteCode(r, c)
 	if r.code != "" {
 		m.store.add(r.code, 0, []Datum{{Text: r.detail}})
 	}

@@ -1,0 +1,480 @@
+package imaplib2
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// connect opens a connection to a transcript server and makes sure that,
+// when the test ends, the script ran to its end and no goroutine of the
+// connection is left.
+func connect(t *testing.T, srv *scriptServer, opts *Options) *IMAP4 {
+	t.Helper()
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.Port = srv.Port()
+	before := runtime.NumGoroutine()
+	m, err := New(srv.Host(), &o)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		m.Shutdown()
+		srv.Wait()
+		assertNoLeak(t, before)
+	})
+	return m
+}
+
+// session loads testdata/file and connects to it.
+func session(t *testing.T, file string, opts *Options) *IMAP4 {
+	t.Helper()
+	return connect(t, loadScript(t, file), opts)
+}
+
+// assertNoLeak waits (bounded) for the goroutine count to fall back to what
+// it was before the connection: goroutines exit asynchronously after
+// Shutdown returns, so a settle loop is the only way to observe it.
+func assertNoLeak(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Errorf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+			return
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// wait waits for c and requires success.
+func wait(t *testing.T, c *Command) Result {
+	t.Helper()
+	res, err := c.Wait()
+	require.NoError(t, err)
+	return res
+}
+
+// texts returns the Text of each Datum.
+func texts(data []Datum) []string {
+	var s []string
+	for _, d := range data {
+		s = append(s, d.Text)
+	}
+	return s
+}
+
+func lit(text, literal string) Datum { return Datum{Text: text, Literal: []byte(literal)} }
+func txt(text string) Datum          { return Datum{Text: text} }
+
+func TestLogin(t *testing.T) {
+	m := session(t, "login.txt", nil)
+	assert.Equal(t, NONAUTH, m.State())
+	assert.Equal(t, "IMAP4REV1", m.ProtocolVersion())
+	assert.Equal(t, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN LITERAL+] ready", m.Welcome())
+	res := wait(t, m.Login("alice", `pa ss"wo\rd`))
+	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("[CAPABILITY IMAP4rev1 IDLE MOVE] Logged in")}}, res)
+	assert.Equal(t, AUTH, m.State())
+	assert.Equal(t, []string{"IMAP4REV1", "IDLE", "MOVE"}, m.Capabilities())
+	res = wait(t, m.Logout())
+	assert.Equal(t, Result{Type: "BYE", Data: []Datum{txt("Logging out")}}, res)
+	assert.Equal(t, LOGOUT, m.State())
+	_, err := m.Noop().Wait()
+	assert.ErrorIs(t, err, ErrAbort)
+	_, err = m.Logout().Wait()
+	assert.ErrorIs(t, err, ErrAbort, "a second Logout")
+}
+
+func TestCapabilitiesLearned(t *testing.T) {
+	m := session(t, "login_nocaps.txt", nil)
+	assert.Equal(t, []string{"IMAP4REV1", "STARTTLS", "AUTH=PLAIN"}, m.Capabilities())
+	wait(t, m.Login("alice", "secret"))
+	assert.Equal(t, []string{"IMAP4REV1", "IDLE", "UIDPLUS"}, m.Capabilities())
+}
+
+func TestLoginFailed(t *testing.T) {
+	m := session(t, "login_failed.txt", nil)
+	_, err := m.Login("alice", "wrong").Wait()
+	require.ErrorIs(t, err, ErrError)
+	assert.NotErrorIs(t, err, ErrAbort)
+	assert.Contains(t, err.Error(), "[AUTHENTICATIONFAILED] Authentication failed.")
+	assert.Equal(t, NONAUTH, m.State())
+	wait(t, m.Login("alice", "right"))
+	assert.Equal(t, AUTH, m.State())
+}
+
+func TestAuthenticate(t *testing.T) {
+	m := session(t, "authenticate.txt", nil)
+	var challenges [][]byte
+	_, err := m.Authenticate("plain", func(challenge []byte) ([]byte, error) {
+		challenges = append(challenges, challenge)
+		return []byte("\x00alice\x00secret"), nil
+	}).Wait()
+	assert.ErrorIs(t, err, ErrError)
+	assert.Equal(t, [][]byte{{}}, challenges)
+	// RFC 2195's example: user tim, key tanstaaftanstaaf.
+	wait(t, m.LoginCramMD5("tim", "tanstaaftanstaaf"))
+	assert.Equal(t, AUTH, m.State())
+}
+
+func TestAuthenticateCancel(t *testing.T) {
+	m := session(t, "authenticate_cancel.txt", nil)
+	var got []byte
+	_, err := m.Authenticate("XOAUTH2", func(challenge []byte) ([]byte, error) {
+		got = challenge
+		return nil, errors.New("no token")
+	}).Wait()
+	assert.ErrorIs(t, err, ErrError)
+	assert.Contains(t, err.Error(), "Client aborted AUTHENTICATE")
+	assert.Equal(t, []byte{}, got)
+}
+
+func TestSelect(t *testing.T) {
+	m := session(t, "select.txt", nil)
+	res := wait(t, m.Select("", false))
+	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("172")}}, res)
+	assert.Equal(t, SELECTED, m.State())
+	assert.Equal(t, []string{`(\Answered \Flagged \Deleted \Seen \Draft)`}, texts(m.Response("FLAGS").Data))
+	assert.Equal(t, []string{`(\Answered \Flagged \Deleted \Seen \Draft [x] \*)`}, texts(m.Response("PERMANENTFLAGS").Data))
+	assert.Equal(t, Result{Type: "uidvalidity", Data: []Datum{txt("3857529045")}}, m.Response("uidvalidity"))
+	assert.Equal(t, Result{Type: "UIDVALIDITY", Data: []Datum{{}}}, m.Response("UIDVALIDITY"), "Response pops")
+	assert.Equal(t, []string{""}, texts(m.Response("READ-WRITE").Data))
+
+	res = wait(t, m.Examine("Sent Items"))
+	assert.Equal(t, []string{"3"}, texts(res.Data))
+	assert.Equal(t, []Datum{{}}, m.Response("UNSEEN").Data, "SELECT flushes what came before")
+
+	res = wait(t, m.Select("nosuch", false))
+	assert.Equal(t, Result{Type: "NO", Data: []Datum{txt("Mailbox doesn't exist: nosuch")}}, res)
+	assert.Equal(t, AUTH, m.State())
+}
+
+func TestSelectReadonly(t *testing.T) {
+	m := session(t, "select_readonly.txt", nil)
+	_, err := m.Select("INBOX", false).Wait()
+	assert.ErrorIs(t, err, ErrReadonly)
+	assert.ErrorIs(t, err, ErrAbort)
+	assert.Equal(t, SELECTED, m.State())
+	wait(t, m.Select("INBOX", false))
+	wait(t, m.Noop())
+	_, err = m.Fetch("1", "(FLAGS)").Wait()
+	assert.ErrorIs(t, err, ErrReadonly, "FETCH after READ-ONLY is refused unsent")
+	assert.Equal(t, "", m.Fetch("1", "(FLAGS)").Tag())
+	wait(t, m.Close())
+	assert.Equal(t, AUTH, m.State())
+}
+
+func TestFetchLiterals(t *testing.T) {
+	m := session(t, "fetch_literals.txt", nil)
+	wait(t, m.Select("INBOX", false))
+	res := wait(t, m.Fetch("1", "(FLAGS UID BODY[])"))
+	assert.Equal(t, []Datum{lit(`1 (FLAGS (\Seen) UID 7 BODY[] {12}`, "hello\r\nworld"), txt(")")}, res.Data)
+	assert.True(t, res.Data[0].IsLiteral())
+	assert.False(t, res.Data[1].IsLiteral())
+	res = wait(t, m.Fetch("2", "(BODY[HEADER] BODY[TEXT] FLAGS)"))
+	assert.Equal(t, []Datum{lit("2 (BODY[HEADER] {3}", "abc"), lit(" BODY[TEXT] {2}", "de"), txt(` FLAGS (\Seen))`)}, res.Data)
+	res = wait(t, m.Fetch("3:4", "(UID FLAGS)"))
+	assert.Equal(t, []Datum{txt("3 (UID 10 FLAGS ())"), txt(`4 (UID 11 FLAGS (\Seen))`)}, res.Data)
+	res = wait(t, m.Fetch("5", "BODY[]"))
+	assert.Equal(t, []Datum{lit("5 (BODY[] {0}", ""), txt(")")}, res.Data)
+	assert.True(t, res.Data[0].IsLiteral(), "an empty literal is still a literal")
+	res = wait(t, m.Fetch("6:7", "BODY[]"))
+	assert.Equal(t, []Datum{lit("6 (BODY[] {3}", "xyz"), txt(")"), lit("7 (BODY[] {1}", "q"), txt(")")}, res.Data)
+}
+
+func TestPipelinedOutOfOrder(t *testing.T) {
+	m := session(t, "pipelined.txt", nil)
+	wait(t, m.Select("INBOX", false))
+	one, two, three := m.Fetch("1", "(BODY[])"), m.Fetch("2", "(BODY[])"), m.Fetch("3", "(BODY[])")
+	assert.Equal(t, []Datum{lit("3 (BODY[] {5}", "three"), txt(")")}, wait(t, three).Data)
+	assert.Equal(t, []Datum{lit("1 (BODY[] {3}", "one"), txt(")")}, wait(t, one).Data)
+	assert.Equal(t, []Datum{lit("2 (BODY[] {3}", "two"), txt(")")}, wait(t, two).Data)
+	assert.Equal(t, []string{`9 (FLAGS (\Seen))`}, texts(m.Response("FETCH").Data), "a FETCH of another message stays unsolicited")
+	assert.Equal(t, []string{"8"}, texts(m.Response("EXPUNGE").Data))
+}
+
+func TestUnsolicitedNeverLeaks(t *testing.T) {
+	m := session(t, "unsolicited.txt", nil)
+	wait(t, m.Select("INBOX", false))
+	assert.Equal(t, []Datum{txt("NOOP done")}, wait(t, m.Noop()).Data)
+	assert.Equal(t, []string{`2 (FLAGS (\Seen))`}, texts(wait(t, m.Fetch("2", "(FLAGS)")).Data))
+	assert.Equal(t, []string{"1"}, texts(wait(t, m.Expunge()).Data))
+	assert.Equal(t, []Datum{txt("")}, wait(t, m.Search("", "UNSEEN")).Data)
+	assert.Equal(t, []Untagged{
+		{Type: "READ-WRITE", Data: []Datum{txt("")}}, // SELECT's tagged code
+		{Type: "FETCH", Data: []Datum{txt(`2 (FLAGS (\Deleted))`)}},
+		{Type: "EXPUNGE", Data: []Datum{txt("3")}},
+		{Type: "EXISTS", Data: []Datum{txt("5")}},
+	}, m.PopUntaggedResponses())
+	assert.Empty(t, m.PopUntaggedResponses())
+}
+
+func TestAppend(t *testing.T) {
+	m := session(t, "append.txt", nil)
+	date := time.Date(1996, 7, 17, 2, 44, 25, 0, time.FixedZone("", -7*3600))
+	res := wait(t, m.Append("", `\Seen`, date, []byte("line1\nline2\r")))
+	assert.Equal(t, []Datum{txt("[APPENDUID 38505 3955] APPEND completed")}, res.Data)
+	assert.Equal(t, []string{"38505 3955"}, texts(m.Response("APPENDUID").Data))
+	assert.Equal(t, []string{"3"}, texts(m.Response("EXISTS").Data))
+	res = wait(t, m.Append("Drafts", "", time.Time{}, []byte("hi")))
+	assert.Equal(t, "NO", res.Type)
+}
+
+func TestAppendLiteralPlus(t *testing.T) {
+	m := session(t, "append_literalplus.txt", nil)
+	wait(t, m.Append("INBOX", "", time.Time{}, []byte("hello")))
+}
+
+func TestIdle(t *testing.T) {
+	m := session(t, "idle.txt", nil)
+	wait(t, m.Select("INBOX", false))
+	res := wait(t, m.Idle(0))
+	assert.Equal(t, []Datum{txt("IDLE terminated")}, res.Data)
+	assert.Equal(t, []string{"4", "5"}, texts(m.Response("EXISTS").Data))
+
+	idle := m.Idle(time.Hour)
+	noop := m.Noop() // ends the IDLE at once: DONE, then NOOP
+	wait(t, idle)
+	wait(t, noop)
+
+	wait(t, m.Idle(time.Millisecond)) // ends by its timeout
+	assert.Equal(t, []string{"TIMEOUT"}, texts(m.Response("IDLE").Data))
+}
+
+func TestIdleRefused(t *testing.T) {
+	m := session(t, "idle_refused.txt", &Options{Timeout: time.Minute})
+	res := wait(t, m.Idle(0))
+	assert.Equal(t, "NO", res.Type)
+	wait(t, m.Noop())
+}
+
+func TestIdleUnsupported(t *testing.T) {
+	m := connect(t, newScriptServer(t, "no IDLE", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] Logged in
+C: $1 NOOP
+S: $1 OK done
+`), nil)
+	_, err := m.Idle(0).Wait()
+	assert.ErrorIs(t, err, ErrError)
+	assert.Contains(t, err.Error(), "server does not support IDLE")
+	wait(t, m.Noop())
+}
+
+func TestQuoting(t *testing.T) {
+	m := session(t, "quoting.txt", nil)
+	for _, name := range []string{"INBOX", "a b", "", `"already quoted"`, "[Gmail]/Sent", "%", `a"b`, `back\slash`,
+		"it's", "user@example.com", "x]", "x\r\ny", "Grüß", "'1:*'", "1:*"} {
+		_, err := m.Create(name).Wait()
+		require.NoError(t, err, name)
+	}
+	for _, bad := range []string{"a\x00b", "(a\r\nb)", "'x\ny'"} {
+		c := m.Create(bad)
+		_, err := c.Wait()
+		assert.ErrorIs(t, err, ErrError, "%q", bad)
+		assert.Equal(t, "", c.Tag(), "nothing sent for %q", bad)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	m := session(t, "commands.txt", nil)
+	res := wait(t, m.ID("name", "imaplib2", "version", ""))
+	assert.Equal(t, []string{`("name" "Dovecot")`}, texts(res.Data))
+	assert.Equal(t, []string{"IMAP4rev1 ENABLE ID ACL QUOTA SORT THREAD=REFERENCES NAMESPACE"}, texts(wait(t, m.Capability()).Data))
+	assert.Equal(t, []string{"NOOP completed"}, texts(wait(t, m.Noop()).Data))
+	wait(t, m.Login("alice", "pw"))
+	assert.Equal(t, []string{"enabled"}, texts(wait(t, m.Enable("CONDSTORE")).Data))
+	assert.Equal(t, []Datum{txt(`(\HasNoChildren) "/" INBOX`), lit(`(\HasNoChildren) "/" {11}`, `Has "quote"`)}, wait(t, m.List("", "*")).Data)
+	assert.Equal(t, []string{`() "/" INBOX`}, texts(wait(t, m.Lsub("", "%")).Data))
+	assert.Equal(t, []string{`(("" "/")) NIL NIL`}, texts(wait(t, m.Namespace()).Data))
+	assert.Equal(t, []string{"INBOX (MESSAGES 231 UIDNEXT 44292)"}, texts(wait(t, m.Status("INBOX", "(MESSAGES UIDNEXT)")).Data))
+	assert.Equal(t, []string{"done"}, texts(wait(t, m.Delete("old")).Data))
+	wait(t, m.Rename("old", "new"))
+	wait(t, m.Subscribe("new"))
+	wait(t, m.Unsubscribe("new"))
+	assert.Equal(t, []string{"INBOX alice lrswipkxtecda"}, texts(wait(t, m.GetACL("INBOX")).Data))
+	wait(t, m.SetACL("INBOX", "bob", "lr"))
+	wait(t, m.DeleteACL("INBOX", "bob"))
+	assert.Equal(t, []string{"INBOX lrswipkxtecda"}, texts(wait(t, m.MyRights("INBOX")).Data))
+	assert.Equal(t, []string{`"" (STORAGE 10 512)`}, texts(wait(t, m.GetQuota("")).Data))
+	assert.Equal(t, []string{`INBOX ""`, `"" (STORAGE 10 512)`}, texts(wait(t, m.GetQuotaRoot("INBOX")).Data))
+	assert.Equal(t, []string{`"" (STORAGE 10 1024)`}, texts(wait(t, m.SetQuota("", "(STORAGE 1024)")).Data))
+	assert.Equal(t, []string{`INBOX "/comment" ("value.shared" "hi")`}, texts(wait(t, m.GetAnnotation("INBOX", "/comment", "value.shared")).Data))
+	wait(t, m.SetAnnotation("INBOX", "/comment", `(value.shared "new")`))
+	assert.Equal(t, Result{Type: "NO", Data: []Datum{txt("not allowed")}}, wait(t, m.ProxyAuth("bob")))
+	wait(t, m.Select("INBOX", false))
+	wait(t, m.Check())
+	assert.Equal(t, []string{"2 3"}, texts(wait(t, m.Search("UTF-8", "SUBJECT", "hello world")).Data))
+	assert.Equal(t, []string{"3 2 1 4"}, texts(wait(t, m.Sort("REVERSE DATE", "UTF-8", "ALL")).Data))
+	assert.Equal(t, []string{"(2)(3 6 (4 23))"}, texts(wait(t, m.Thread("REFERENCES", "UTF-8", "ALL")).Data))
+	assert.Equal(t, []string{`1 (FLAGS (\Deleted))`, `2 (FLAGS (\Deleted \Seen))`}, texts(wait(t, m.Store("1:2", "+FLAGS", `\Deleted`)).Data))
+	wait(t, m.Copy("1:2", "Trash"))
+	assert.Equal(t, []string{"5 1:2 7:8"}, texts(m.Response("COPYUID").Data))
+	assert.Equal(t, []Datum{lit("3 (BODY[]<0> {4}", "abcd"), txt(")")}, wait(t, m.Partial("3", "BODY[]", 0, 4)).Data)
+	assert.Equal(t, []string{`1 (UID 7 FLAGS (\Seen))`, "2 (FLAGS () UID 8)"}, texts(wait(t, m.UID("fetch", "7:8", "(FLAGS)")).Data))
+	assert.Equal(t, []string{"7 8 9"}, texts(wait(t, m.UID("SEARCH", "ALL")).Data))
+	assert.Equal(t, []string{"1 (UID 7 FLAGS ())"}, texts(wait(t, m.UID("STORE", "7", "-FLAGS", `\Seen`)).Data))
+	assert.Equal(t, []Datum{{}}, wait(t, m.UID("COPY", "7", "Trash")).Data)
+	assert.Equal(t, []string{"2", "1"}, texts(wait(t, m.Expunge()).Data))
+	_, err := m.Xatom("XFOO", "a b").Wait()
+	assert.ErrorIs(t, err, ErrError)
+	assert.Contains(t, err.Error(), "BAD unknown command")
+	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("2")}}, wait(t, m.Recent()))
+	wait(t, m.Close())
+	assert.Equal(t, "BYE", wait(t, m.Logout()).Type)
+}
+
+func TestRecentFromStore(t *testing.T) {
+	m := session(t, "unsolicited.txt", nil)
+	wait(t, m.Select("INBOX", false))
+	wait(t, m.Noop())
+	m.mu.Lock()
+	m.store.add("RECENT", 0, []Datum{txt("3")})
+	m.mu.Unlock()
+	res := wait(t, m.Recent()) // answered from the store, nothing sent
+	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("3")}}, res)
+	wait(t, m.Fetch("2", "(FLAGS)"))
+	wait(t, m.Expunge())
+	wait(t, m.Search("", "UNSEEN"))
+}
+
+func TestByeAbortsPending(t *testing.T) {
+	m := session(t, "bye.txt", nil)
+	wait(t, m.Select("INBOX", false))
+	a, b := m.Fetch("1", "(FLAGS)"), m.Fetch("2", "(FLAGS)")
+	for _, c := range []*Command{a, b} {
+		_, err := c.Wait()
+		require.ErrorIs(t, err, ErrAbort)
+		assert.Contains(t, err.Error(), "Server shutting down")
+	}
+	assert.Equal(t, LOGOUT, m.State())
+	assert.Equal(t, []string{"Server shutting down"}, texts(m.Response("BYE").Data))
+	_, err := m.Noop().Wait()
+	assert.ErrorIs(t, err, ErrAbort)
+}
+
+func TestEOFMidLiteral(t *testing.T) {
+	m := session(t, "eof_literal.txt", nil)
+	wait(t, m.Select("INBOX", false))
+	_, err := m.Fetch("1", "BODY[]").Wait()
+	require.ErrorIs(t, err, ErrAbort)
+	assert.Contains(t, err.Error(), "in the middle of a response")
+}
+
+func TestSilentServerTimeout(t *testing.T) {
+	m := session(t, "silent.txt", &Options{Timeout: 50 * time.Millisecond})
+	_, err := m.Noop().Wait()
+	require.ErrorIs(t, err, ErrAbort)
+	assert.Contains(t, err.Error(), "no response after 50ms")
+}
+
+func TestWrongState(t *testing.T) {
+	m := session(t, "wrong_state.txt", nil)
+	for _, c := range []*Command{m.Select("INBOX", false), m.Fetch("1", "BODY[]"), m.List("", "*")} {
+		_, err := c.Wait()
+		assert.ErrorIs(t, err, ErrError)
+		assert.NotErrorIs(t, err, ErrAbort)
+		assert.Contains(t, err.Error(), "illegal in state NONAUTH")
+		assert.Equal(t, "", c.Tag())
+	}
+	wait(t, m.Noop())
+}
+
+func TestBadAndTerseStatus(t *testing.T) {
+	m := session(t, "bad.txt", nil)
+	_, err := m.Create("x").Wait()
+	require.ErrorIs(t, err, ErrError)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "CREATE", e.Command)
+	assert.Equal(t, "imaplib2: CREATE: BAD Error in IMAP command CREATE: syntax", err.Error())
+	assert.Equal(t, Result{Type: "OK", Data: []Datum{{}}}, wait(t, m.Noop()))
+	assert.Equal(t, "OK", wait(t, m.Noop()).Type)
+}
+
+func TestCallbacks(t *testing.T) {
+	m := session(t, "callbacks.txt", nil)
+	wait(t, m.Select("INBOX", false))
+	var mu sync.Mutex
+	var order []string
+	var noop Result
+	done := make(chan struct{})
+	record := func(r Result, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		require.NoError(t, err)
+		order = append(order, r.Data[0].Text)
+	}
+	m.Fetch("1", "(UID)").OnDone(record)
+	m.Fetch("2", "(UID)").OnDone(record).OnDone(func(Result, error) { close(done) })
+	m.Fetch("3", "(UID)").OnDone(func(Result, error) { panic("callback bug") }).OnDone(record).OnDone(func(Result, error) {
+		noop = wait(t, m.Noop()) // a callback may issue a command and wait for it
+	})
+	<-done
+	assert.Equal(t, []string{"3 (UID 30)", "1 (UID 10)", "2 (UID 20)"}, order)
+	assert.Equal(t, "OK", noop.Type)
+}
+
+func TestOnDoneAfterCompletion(t *testing.T) {
+	m := session(t, "wrong_state.txt", nil)
+	c := m.Noop()
+	wait(t, c)
+	ran := make(chan Result, 1)
+	c.OnDone(func(r Result, err error) { ran <- r })
+	assert.Equal(t, "OK", (<-ran).Type)
+}
+
+func TestWaitContext(t *testing.T) {
+	m := session(t, "silent.txt", &Options{Timeout: 50 * time.Millisecond})
+	c := m.Noop()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.WaitContext(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = c.WaitContext(context.Background())
+	assert.ErrorIs(t, err, ErrAbort, "the command itself completes when the connection ends")
+	assert.NoError(t, m.Shutdown(), "Shutdown is idempotent")
+}
+
+func TestDebugOutput(t *testing.T) {
+	var out bytes.Buffer
+	m := session(t, "login.txt", &Options{Debug: 4, DebugWriter: &out, Identifier: "test"})
+	wait(t, m.Login("alice", `pa ss"wo\rd`))
+	wait(t, m.Logout())
+	log := out.String()
+	assert.Contains(t, log, " test writer > ")
+	assert.Contains(t, log, "LOGIN alice <redacted>")
+	assert.NotContains(t, log, "wo\\")
+	assert.NotContains(t, log, "pa ss")
+}
+
+func TestDebugQuietAtLevelZero(t *testing.T) {
+	var out bytes.Buffer
+	m := session(t, "bad.txt", &Options{DebugWriter: &out})
+	m.Create("x").Wait()
+	m.Noop().Wait()
+	m.Noop().Wait()
+	assert.Empty(t, out.String())
+}
+
+func TestDebugRingDumpedOnError(t *testing.T) {
+	var out bytes.Buffer
+	m := session(t, "bad.txt", &Options{Debug: 3, DebugWriter: &out})
+	m.Create("x").Wait()
+	m.Noop().Wait()
+	m.Noop().Wait()
+	log := out.String()
+	assert.Contains(t, log, "last ")
+	assert.Contains(t, log, "log messages:")
+	assert.True(t, strings.Count(log, "CREATE") >= 2, log)
+}
