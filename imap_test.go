@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -477,4 +479,152 @@ func TestDebugRingDumpedOnError(t *testing.T) {
 	assert.Contains(t, log, "last ")
 	assert.Contains(t, log, "log messages:")
 	assert.True(t, strings.Count(log, "CREATE") >= 2, log)
+}
+
+func TestGreetings(t *testing.T) {
+	for _, tt := range []struct {
+		name, greeting, state, err string
+	}{
+		{"ok", "* OK [CAPABILITY IMAP4rev1] ready", NONAUTH, ""},
+		{"preauth", "* PREAUTH [CAPABILITY IMAP4rev2 IMAP4rev1] Logged in", AUTH, ""},
+		{"lower case", "* ok [CAPABILITY IMAP4] hi", NONAUTH, ""},
+		{"bye", "* BYE Too many connections", "", "server refused the connection: Too many connections"},
+		{"garbage", "HTTP/1.1 400 Bad Request", "", `unrecognised server welcome message: "HTTP/1.1 400 Bad Request"`},
+		{"not IMAP", "* OK [CAPABILITY POP3] hi", "", "server not IMAP4 compliant"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			script := "S: " + tt.greeting + "\n"
+			if tt.err != "" {
+				script += "!expect-eof\n"
+			}
+			srv := newScriptServer(t, tt.name, script)
+			before := runtime.NumGoroutine()
+			m, err := New(srv.Host(), &Options{Port: srv.Port()})
+			if tt.err != "" {
+				require.ErrorIs(t, err, ErrError)
+				assert.Contains(t, err.Error(), tt.err)
+				srv.Wait()
+				assertNoLeak(t, before)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.state, m.State())
+			assert.Equal(t, tt.greeting, m.Welcome())
+			m.Shutdown()
+			srv.Wait()
+			assertNoLeak(t, before)
+		})
+	}
+	t.Run("IMAP4rev2", func(t *testing.T) {
+		m := connect(t, newScriptServer(t, "rev2", "S: * OK [CAPABILITY IMAP4rev2 IMAP4rev1] hi\n"), nil)
+		assert.Equal(t, "IMAP4REV2", m.ProtocolVersion())
+	})
+	t.Run("silent", func(t *testing.T) {
+		srv := newScriptServer(t, "silent greeting", "!silent\n")
+		_, err := New(srv.Host(), &Options{Port: srv.Port(), Timeout: 50 * time.Millisecond})
+		require.ErrorIs(t, err, ErrAbort)
+		assert.Contains(t, err.Error(), "no greeting from server after 50ms")
+		srv.Wait()
+	})
+}
+
+// TestThousandPipelinedFetches issues 1,000 FETCH commands at once; the
+// server answers them in reverse order, each body tagged with its message
+// number, and every command must get exactly its own message.
+func TestThousandPipelinedFetches(t *testing.T) {
+	const n = 1000
+	var script strings.Builder
+	script.WriteString("S: * PREAUTH [CAPABILITY IMAP4rev1] hi\nC: $s SELECT INBOX\nS: * 1000 EXISTS\nS: $s OK done\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&script, "C: $%d FETCH %d (BODY[])\n", i, i)
+	}
+	for i := n; i >= 1; i-- {
+		body := fmt.Sprintf("message %d", i)
+		fmt.Fprintf(&script, "S: * %d FETCH (BODY[] {%d}\nS~ %s\nS: )\n", i, len(body), body)
+		if i%2 == 0 { // complete every other command later still
+			fmt.Fprintf(&script, "S: $%d OK done\n", i)
+		}
+	}
+	for i := 1; i <= n; i += 2 {
+		fmt.Fprintf(&script, "S: $%d OK done\n", i)
+	}
+	m := connect(t, newScriptServer(t, "1000 fetches", script.String()), nil)
+	wait(t, m.Select("INBOX", false))
+	cmds := make([]*Command, n+1)
+	for i := 1; i <= n; i++ {
+		cmds[i] = m.Fetch(strconv.Itoa(i), "(BODY[])")
+	}
+	for i := 1; i <= n; i++ {
+		res := wait(t, cmds[i])
+		require.Len(t, res.Data, 2, "FETCH %d", i)
+		assert.Equal(t, fmt.Sprintf("message %d", i), string(res.Data[0].Literal))
+	}
+	assert.Equal(t, []Datum{{}}, m.Response("FETCH").Data, "nothing left over")
+}
+
+func TestEOFAfterContinuation(t *testing.T) {
+	m := connect(t, newScriptServer(t, "eof after +", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 APPEND INBOX {5}
+S: + go
+!eof
+`), nil)
+	_, err := m.Append("INBOX", "", time.Time{}, []byte("hello")).Wait()
+	require.ErrorIs(t, err, ErrAbort)
+	_, err = m.Noop().Wait()
+	assert.ErrorIs(t, err, ErrAbort)
+}
+
+func TestUTF8Accept(t *testing.T) {
+	m := connect(t, newScriptServer(t, "utf8", `
+S: * PREAUTH [CAPABILITY IMAP4rev1 ENABLE UTF8=ACCEPT] hi
+C: $1 CREATE {6}
+S: + go
+C~ Gr\xc3\xbc\xc3\x9f
+C: 
+S: $1 OK done
+C: $2 ENABLE UTF8=ACCEPT
+S: * ENABLED UTF8=ACCEPT
+S: $2 OK enabled
+C: $3 CREATE "Gr`+"\xc3\xbc\xc3\x9f"+`"
+S: $3 OK done
+C: $4 APPEND INBOX UTF8 (~{2}
+S: + go
+C~ hi
+C: )
+S: $4 OK done
+`), nil)
+	wait(t, m.Create("Grüß"))
+	wait(t, m.Enable("UTF8=ACCEPT"))
+	wait(t, m.Create("Grüß"))
+	wait(t, m.Append("INBOX", "", time.Time{}, []byte("hi")))
+	_, err := m.Search("UTF-8", "ALL").Wait()
+	assert.ErrorIs(t, err, ErrError, "CHARSET is refused in UTF8 mode")
+}
+
+func TestBareLFAndLongLine(t *testing.T) {
+	srv := newScriptServer(t, "bare LF", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 NOOP
+S~ * 3 EXISTS\n$1 OK done\n
+C: $2 NOOP
+S: * 1 FETCH (UID 123456789012345678901234567890)
+`)
+	m := connect(t, srv, &Options{MaxLineSize: 40})
+	wait(t, m.Noop())
+	assert.Equal(t, []string{"3"}, texts(m.Response("EXISTS").Data), "a bare LF ends a line; nothing is cut off")
+	_, err := m.Noop().Wait()
+	require.ErrorIs(t, err, ErrAbort)
+	assert.Contains(t, err.Error(), "longer than 40 bytes")
+}
+
+func TestLiteralTooLarge(t *testing.T) {
+	m := connect(t, newScriptServer(t, "huge literal", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 NOOP
+S: * 1 FETCH (BODY[] {99999999999}
+`), &Options{MaxLiteralSize: 1 << 20})
+	_, err := m.Noop().Wait()
+	require.ErrorIs(t, err, ErrAbort)
+	assert.Contains(t, err.Error(), "exceeds the limit")
 }
