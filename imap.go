@@ -188,14 +188,14 @@ func New(host string, opts *Options) (*IMAP4, error) {
 	if err != nil {
 		return nil, err
 	}
-	return start(conn, hostOrLocal(host), o)
+	return start(conn, hostOrLocal(host), o, nil)
 }
 
 // NewConn speaks IMAP over an established transport, such as a connection
 // made by a proxy dialer or one end of a pipe. It reads the greeting and the
 // capabilities before it returns. Closing the IMAP4 closes conn.
 func NewConn(conn io.ReadWriteCloser, opts *Options) (*IMAP4, error) {
-	return start(conn, "", withDefaults(opts, IMAP4Port))
+	return start(conn, "", withDefaults(opts, IMAP4Port), nil)
 }
 
 func hostOrLocal(host string) string {
@@ -248,13 +248,21 @@ func dial(host string, o Options) (net.Conn, error) {
 	return conn, nil
 }
 
+// newDebugLog returns the debug log that o asks for.
+func newDebugLog(o Options, host string) *debugLog {
+	return &debugLog{level: o.Debug, bufLevel: o.DebugBufLvl, prefix: identifier(o.Identifier, host), w: o.DebugWriter}
+}
+
 // start builds the connection on transport, reads the greeting, starts the
-// goroutines and learns the capabilities.
-func start(transport io.ReadWriteCloser, host string, o Options) (*IMAP4, error) {
+// goroutines and learns the capabilities. debug nil means a new debug log.
+func start(transport io.ReadWriteCloser, host string, o Options, debug *debugLog) (*IMAP4, error) {
+	if debug == nil {
+		debug = newDebugLog(o, host)
+	}
 	m := &IMAP4{
 		opts:      o,
 		host:      host,
-		debug:     &debugLog{level: o.Debug, bufLevel: o.DebugBufLvl, prefix: identifier(o.Identifier, host), w: o.DebugWriter},
+		debug:     debug,
 		transport: transport,
 		tagPrefix: Int2AP(4096 + rand.IntN(65536-4096)),
 		pending:   make(map[string]*Command),

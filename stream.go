@@ -16,7 +16,7 @@ import (
 func NewStream(command string, opts *Options) (*IMAP4, error) {
 	o := withDefaults(opts, 0)
 	o.Port = 0
-	debug := &debugLog{level: o.Debug, bufLevel: o.DebugBufLvl, prefix: identifier(o.Identifier, command), w: o.DebugWriter}
+	debug := newDebugLog(o, command)
 	cmd := exec.Command("sh", "-c", command)
 	cmd.Stderr = &stderrLog{debug: debug}
 	stdin, err := cmd.StdinPipe()
@@ -32,7 +32,7 @@ func NewStream(command string, opts *Options) (*IMAP4, error) {
 	}
 	debug.logf(debugState, "caller", "opening stream from command %q", command)
 	p := &process{cmd: cmd, stdin: stdin, stdout: stdout}
-	m, err := start(p, command, o)
+	m, err := start(p, command, o, debug)
 	if err != nil {
 		p.Close()
 		if exit := p.reap(); exit != nil {

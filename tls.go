@@ -28,9 +28,11 @@ func NewSSL(host string, opts *Options) (*IMAP4, error) {
 		conn.Close()
 		return nil, newError(ErrAbort, "", "TLS handshake with "+hostOrLocal(host)+" failed", err)
 	}
-	m, err := start(tc, hostOrLocal(host), o)
+	m, err := start(tc, hostOrLocal(host), o, nil)
 	if m != nil {
+		m.mu.Lock()
 		m.tlsActive = true
+		m.mu.Unlock()
 	}
 	return m, err
 }
