@@ -2,7 +2,6 @@ package imaplib2
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -335,7 +334,7 @@ type store struct {
 
 func newStore() *store { return &store{byType: make(map[string][]*entry)} }
 
-// add stores data under typ and returns its entry.
+// add stores data under typ; num is the message number of a numbered response.
 func (s *store) add(typ string, num uint32, data []Datum) {
 	s.seq++
 	s.byType[typ] = append(s.byType[typ], &entry{seq: s.seq, typ: typ, num: num, data: data})
@@ -362,9 +361,6 @@ func (s *store) take(typ string, after uint64, match func(*entry) bool) []Datum 
 	}
 	return taken
 }
-
-// has reports whether any data of typ is stored.
-func (s *store) has(typ string) bool { return len(s.byType[typ]) > 0 }
 
 // drop discards everything stored under typ.
 func (s *store) drop(typ string) { delete(s.byType, typ) }
@@ -398,9 +394,4 @@ func textOf(data []Datum) string {
 		return ""
 	}
 	return data[0].Text
-}
-
-// bytesHasFold is bytes.Contains without regard to ASCII case.
-func bytesHasFold(s, sub []byte) bool {
-	return bytes.Contains(bytes.ToUpper(s), bytes.ToUpper(sub))
 }
