@@ -309,16 +309,17 @@ func (m *IMAP4) readGreeting() error {
 		t := time.AfterFunc(m.opts.Timeout, func() { timedOut.Store(true); m.transport.Close() })
 		defer t.Stop()
 	}
-	line, err := m.rr.readLine()
+	raw, err := m.rr.readLine()
 	if err != nil {
 		if timedOut.Load() {
 			return newError(ErrAbort, "", fmt.Sprintf("no greeting from server after %v", m.opts.Timeout), nil)
 		}
 		return newError(ErrAbort, "", "reading the greeting", err)
 	}
+	line := string(raw)
 	m.debug.logf(debugWire, "caller", "< %s", line)
 	m.welcome = line
-	r, err := parseResponse([]Datum{{Text: line}})
+	r, err := parseLine(raw)
 	if err != nil || r.kind != untaggedResponse {
 		return newError(ErrError, "", fmt.Sprintf("unrecognised server welcome message: %q", truncate(line)), nil)
 	}

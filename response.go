@@ -2,6 +2,7 @@ package imaplib2
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +59,8 @@ type response struct {
 	code   string  // upper-case response code of a status response, e.g. "UIDVALIDITY"
 	detail string  // the response code's data, e.g. "3857529045"
 	data   []Datum // the data as imaplib2 stores it: "n rest" or "rest", literals split off
-	wire   int     // bytes the response took on the wire, for debug output
+	inline [2]Datum
+	wire   int // bytes the response took on the wire, for debug output
 }
 
 type responseKind int
@@ -90,16 +92,16 @@ type responseReader struct {
 // errProtocol marks malformed server data.
 var errProtocol = errors.New("protocol error")
 
-// readLine returns the next line without its line ending. A bare LF is
-// accepted as a line ending; a line longer than maxLine is refused before
-// it is buffered whole.
-func (rr *responseReader) readLine() (string, error) {
+// readLine returns the next line without its line ending; the slice is
+// valid until the next read. A bare LF is accepted as a line ending; a line
+// longer than maxLine is refused before it is buffered whole.
+func (rr *responseReader) readLine() ([]byte, error) {
 	var long []byte
 	for {
 		chunk, err := rr.r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
 			if len(long)+len(chunk) > rr.maxLine {
-				return "", fmt.Errorf("%w: response line longer than %d bytes", errProtocol, rr.maxLine)
+				return nil, fmt.Errorf("%w: response line longer than %d bytes", errProtocol, rr.maxLine)
 			}
 			long = append(long, chunk...)
 			continue
@@ -108,57 +110,64 @@ func (rr *responseReader) readLine() (string, error) {
 			if err == io.EOF && (len(long) > 0 || len(chunk) > 0) {
 				err = io.ErrUnexpectedEOF
 			}
-			return "", err
+			return nil, err
 		}
 		if long != nil {
 			chunk = append(long, chunk...)
 		}
 		if len(chunk) > rr.maxLine {
-			return "", fmt.Errorf("%w: response line longer than %d bytes", errProtocol, rr.maxLine)
+			return nil, fmt.Errorf("%w: response line longer than %d bytes", errProtocol, rr.maxLine)
 		}
 		chunk = chunk[:len(chunk)-1]
 		if n := len(chunk); n > 0 && chunk[n-1] == '\r' {
 			chunk = chunk[:n-1]
 		}
-		return string(chunk), nil
+		return chunk, nil
 	}
 }
 
 // literalSize returns N if line ends with a literal announcement "{N}".
-func literalSize(line string) (int64, bool) {
-	if !strings.HasSuffix(line, "}") {
+func literalSize(line []byte) (int64, bool) {
+	if len(line) < 3 || line[len(line)-1] != '}' {
 		return 0, false
 	}
-	open := strings.LastIndexByte(line, '{')
+	open := bytes.LastIndexByte(line, '{')
 	if open < 0 || open == len(line)-2 {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(line[open+1:len(line)-1], 10, 64)
-	if err != nil || n < 0 || line[open+1] == '+' || line[open+1] == '-' {
-		return 0, false
+	var n int64
+	for _, c := range line[open+1 : len(line)-1] {
+		if c < '0' || c > '9' || n > (1<<62)/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
 	}
 	return n, true
 }
 
-// read reads one response, literals included.
+// read reads one response, literals included. Each literal is read
+// straight into the slice that its Datum keeps.
 func (rr *responseReader) read() (*response, error) {
-	var pieces []Datum
-	wire := 0
+	line, err := rr.readLine()
+	if err != nil {
+		return nil, err
+	}
+	r := &response{wire: len(line) + 2}
+	r.data = r.inline[:0]
+	text, err := r.parseFirst(line)
+	if err != nil {
+		return nil, err
+	}
 	for {
-		line, err := rr.readLine()
-		if err != nil {
-			if pieces != nil && err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-		wire += len(line) + 2
 		n, isLiteral := literalSize(line)
 		if !isLiteral {
-			if line != "" || pieces == nil {
-				pieces = append(pieces, Datum{Text: line})
+			if text != "" || len(r.data) == 0 {
+				r.data = append(r.data, Datum{Text: text})
 			}
-			break
+			return r, nil
+		}
+		if r.kind != untaggedResponse {
+			return nil, fmt.Errorf("%w: literal in a tagged or continuation response: %q", errProtocol, truncate(text))
 		}
 		if n > rr.maxLiteral {
 			return nil, fmt.Errorf("%w: literal of %d bytes exceeds the limit of %d (Options.MaxLiteralSize)", errProtocol, n, rr.maxLiteral)
@@ -170,72 +179,109 @@ func (rr *responseReader) read() (*response, error) {
 			}
 			return nil, err
 		}
-		wire += int(n)
-		pieces = append(pieces, Datum{Text: line, Literal: lit})
+		r.data = append(r.data, Datum{Text: text, Literal: lit})
+		if line, err = rr.readLine(); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		r.wire += int(n) + len(line) + 2
+		text = string(line)
 	}
-	r, err := parseResponse(pieces)
+}
+
+// parseLine parses a response of one line, such as the greeting.
+func parseLine(line []byte) (*response, error) {
+	r := &response{}
+	text, err := r.parseFirst(line)
 	if err != nil {
 		return nil, err
 	}
-	r.wire = wire
+	r.data = []Datum{{Text: text}}
 	return r, nil
 }
 
-// parseResponse classifies a response from its pieces (the text before each
-// literal, and the literals), tolerating lower-case keywords and status
-// responses without text.
-func parseResponse(pieces []Datum) (*response, error) {
-	first := pieces[0].Text
+// parseFirst classifies a response by its first line, tolerating lower-case
+// keywords and status responses without text, and returns the text of its
+// first Datum.
+func (r *response) parseFirst(line []byte) (string, error) {
 	switch {
-	case first == "+" || strings.HasPrefix(first, "+ "):
-		return &response{kind: continuationResponse, text: strings.TrimPrefix(first[1:], " ")}, nil
-	case first == "*" || strings.HasPrefix(first, "* "):
-		return parseUntagged(pieces)
+	case len(line) > 0 && line[0] == '+' && (len(line) == 1 || line[1] == ' '):
+		r.kind = continuationResponse
+		r.text = string(bytes.TrimPrefix(line[1:], []byte(" ")))
+		return "", nil
+	case len(line) > 0 && line[0] == '*' && (len(line) == 1 || line[1] == ' '):
+		return r.parseUntagged(line[min(2, len(line)):])
 	}
-	tag, rest, _ := strings.Cut(first, " ")
-	word, text, _ := strings.Cut(rest, " ")
-	status := strings.ToUpper(word)
-	if tag == "" || !isTagged(status) || len(pieces) > 1 {
-		return nil, fmt.Errorf("%w: unrecognised response %q", errProtocol, truncate(first))
+	tag, rest, _ := bytes.Cut(line, []byte(" "))
+	word, text, _ := bytes.Cut(rest, []byte(" "))
+	r.kind, r.typ = taggedResponse, keyword(word)
+	if len(tag) == 0 || !isTagged(r.typ) {
+		return "", fmt.Errorf("%w: unrecognised response %q", errProtocol, truncate(string(line)))
 	}
-	r := &response{kind: taggedResponse, tag: tag, typ: status, text: text}
-	r.code, r.detail = responseCode(text)
-	return r, nil
+	r.tag, r.text = string(tag), string(text)
+	r.code, r.detail = responseCode(r.text)
+	return "", nil
 }
 
 func isTagged(status string) bool { return status == "OK" || status == "NO" || status == "BAD" }
 
-// parseUntagged splits "* [n] TYPE [rest]" into its parts and the data that
-// imaplib2 stores for it: "n rest" (or "n") for numbered responses, "rest"
-// for the others, with the pieces after each literal following.
-func parseUntagged(pieces []Datum) (*response, error) {
-	rest := strings.TrimPrefix(pieces[0].Text[1:], " ")
-	r := &response{kind: untaggedResponse}
-	if word, after, _ := strings.Cut(rest, " "); word != "" && word[0] >= '0' && word[0] <= '9' {
-		n, err := strconv.ParseUint(word, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("%w: bad message number in %q", errProtocol, truncate(pieces[0].Text))
+// parseUntagged splits "[n] TYPE [rest]" into its parts and returns the
+// text imaplib2 stores for it: "n rest" (or "n") for numbered responses,
+// "rest" for the others.
+func (r *response) parseUntagged(line []byte) (string, error) {
+	word, after, _ := bytes.Cut(line, []byte(" "))
+	if len(word) == 0 || word[0] < '0' || word[0] > '9' {
+		r.typ = keyword(word)
+		if r.typ == "" {
+			return "", fmt.Errorf("%w: untagged response without a type", errProtocol)
 		}
-		r.num = uint32(n)
-		typ, text, _ := strings.Cut(after, " ")
-		r.typ = strings.ToUpper(typ)
-		pieces[0].Text = word
-		if text != "" {
-			pieces[0].Text = word + " " + text
+		text := string(after)
+		if isStatus(r.typ) {
+			r.text = text
+			r.code, r.detail = responseCode(text)
 		}
-	} else {
-		r.typ = strings.ToUpper(word)
-		pieces[0].Text = after
+		return text, nil
 	}
+	n, err := strconv.ParseUint(string(word), 10, 32)
+	if err != nil {
+		return "", fmt.Errorf("%w: bad message number in %q", errProtocol, truncate(string(line)))
+	}
+	typ, rest, _ := bytes.Cut(after, []byte(" "))
+	r.num, r.typ = uint32(n), keyword(typ)
 	if r.typ == "" {
-		return nil, fmt.Errorf("%w: untagged response without a type: %q", errProtocol, truncate(pieces[0].Text))
+		return "", fmt.Errorf("%w: untagged response without a type: %q", errProtocol, truncate(string(line)))
 	}
-	if isStatus(r.typ) && r.num == 0 {
-		r.text = pieces[0].Text
-		r.code, r.detail = responseCode(r.text)
+	if len(rest) == 0 {
+		return string(word), nil
 	}
-	r.data = pieces
-	return r, nil
+	var b strings.Builder
+	b.Grow(len(word) + 1 + len(rest))
+	b.Write(word)
+	b.WriteByte(' ')
+	b.Write(rest)
+	return b.String(), nil
+}
+
+// keywords holds the response types servers send, so that recognising one
+// costs no allocation.
+var keywords = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range strings.Fields(`OK NO BAD BYE PREAUTH FETCH EXISTS RECENT EXPUNGE FLAGS SEARCH ESEARCH
+		CAPABILITY LIST LSUB STATUS ENABLED ID NAMESPACE ACL MYRIGHTS LISTRIGHTS QUOTA QUOTAROOT SORT THREAD
+		ANNOTATION METADATA VANISHED`) {
+		m[k] = k
+	}
+	return m
+}()
+
+// keyword returns the upper-case form of a response type.
+func keyword(b []byte) string {
+	if k, ok := keywords[string(b)]; ok {
+		return k
+	}
+	return strings.ToUpper(string(b))
 }
 
 // responseCode returns the code and data of a response code at the start
@@ -329,15 +375,15 @@ func fetchUID(text string) uint32 {
 // what Response, Recent and PopUntaggedResponses read.
 type store struct {
 	seq    uint64              // arrivals so far
-	byType map[string][]*entry // in order of arrival
+	byType map[string][]entry // in order of arrival
 }
 
-func newStore() *store { return &store{byType: make(map[string][]*entry)} }
+func newStore() *store { return &store{byType: make(map[string][]entry)} }
 
 // add stores data under typ; num is the message number of a numbered response.
 func (s *store) add(typ string, num uint32, data []Datum) {
 	s.seq++
-	s.byType[typ] = append(s.byType[typ], &entry{seq: s.seq, typ: typ, num: num, data: data})
+	s.byType[typ] = append(s.byType[typ], entry{seq: s.seq, typ: typ, num: num, data: data})
 }
 
 // take removes and returns the data of typ that arrived after seq and that
@@ -346,11 +392,12 @@ func (s *store) take(typ string, after uint64, match func(*entry) bool) []Datum 
 	list := s.byType[typ]
 	var taken []Datum
 	kept := list[:0]
-	for _, e := range list {
+	for i := range list {
+		e := &list[i]
 		if e.seq > after && (match == nil || match(e)) {
 			taken = append(taken, e.data...)
 		} else {
-			kept = append(kept, e)
+			kept = append(kept, *e)
 		}
 	}
 	clear(list[len(kept):])
@@ -371,7 +418,7 @@ func (s *store) flush() { clear(s.byType) }
 // popAll removes everything and returns it in order of arrival, with
 // consecutive responses of one type grouped as imaplib2 groups them.
 func (s *store) popAll() []Untagged {
-	var all []*entry
+	var all []entry
 	for _, list := range s.byType {
 		all = append(all, list...)
 	}
