@@ -22,6 +22,7 @@ type Command struct {
 	collect   []string                     // untagged types the command collects, in order
 	match     func(*entry) bool            // which collected responses are its own; nil: all
 	auth      func([]byte) ([]byte, error) // AUTHENTICATE's challenge handler
+	each      func([]Datum)                // FetchFunc's handler
 	idleFor   time.Duration                // IDLE's timeout
 	examine   bool                         // SELECT/EXAMINE: read-only selection
 	tlsConfig *tls.Config                  // STARTTLS's configuration

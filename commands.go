@@ -140,6 +140,27 @@ func (m *IMAP4) Fetch(messageSet, messageParts string) *Command {
 	return m.newCommand("FETCH").set(messageSet, false).raw(messageParts).issue()
 }
 
+// FetchFunc is Fetch for large results: each message's response is handed
+// to each as soon as it has been read, instead of being kept for the
+// Result, so that fetching a whole mailbox runs in bounded memory. each may
+// keep the data. It runs on the connection's reader goroutine, so it should
+// return quickly; it may issue commands but must not wait for them. A panic
+// in each is recovered and reported in the debug log.
+func (m *IMAP4) FetchFunc(messageSet, messageParts string, each func(message []Datum)) *Command {
+	c := m.newCommand("FETCH").set(messageSet, false).raw(messageParts)
+	c.each = each
+	return c.issue()
+}
+
+// UIDFetchFunc is FetchFunc for UID FETCH.
+func (m *IMAP4) UIDFetchFunc(uidSet, messageParts string, each func(message []Datum)) *Command {
+	c := m.newCommand("UID")
+	c.name = "UID FETCH"
+	c.set(uidSet, true).raw(messageParts)
+	c.each = each
+	return c.issue()
+}
+
 // GetACL returns the access control list of mailbox (RFC 4314).
 func (m *IMAP4) GetACL(mailbox string) *Command {
 	return m.newCommand("GETACL").astring(mailbox).issue()

@@ -173,6 +173,9 @@ func (m *IMAP4) send(c *Command) error {
 		m.lastActivity.Store(time.Now().UnixNano())
 	}
 	m.pending[tag] = c
+	if c.each != nil {
+		m.streams++
+	}
 	literalPlus := m.hasCapability("LITERAL+")
 	m.mu.Unlock()
 
@@ -405,6 +408,13 @@ func (m *IMAP4) untagged(r *response) bool {
 		m.debug.logf(debugDetail, "reader", "< * %s: %s", r.typ, summary(r.data))
 	}
 	m.mu.Lock()
+	if r.typ == "FETCH" && m.streams > 0 {
+		if c := m.streamFor(r); c != nil {
+			m.mu.Unlock()
+			m.callbacks.call(func() { c.each(r.data) })
+			return true
+		}
+	}
 	if r.typ == "CAPABILITY" {
 		m.setCapabilities(textOf(r.data))
 	}
@@ -429,6 +439,18 @@ func (m *IMAP4) untagged(r *response) bool {
 		return false
 	}
 	return true
+}
+
+// streamFor returns the pending FetchFunc command that a FETCH response
+// belongs to, or nil. The caller holds m.mu.
+func (m *IMAP4) streamFor(r *response) *Command {
+	e := &entry{num: r.num, data: r.data}
+	for _, c := range m.pending {
+		if c.each != nil && (c.match == nil || c.match(e)) {
+			return c
+		}
+	}
+	return nil
 }
 
 // noteCode applies what a response code says about the connection;
@@ -478,6 +500,9 @@ func (m *IMAP4) tagged(r *response) bool {
 		return true
 	}
 	delete(m.pending, r.tag)
+	if c.each != nil {
+		m.streams--
+	}
 	if m.contWaiter == c {
 		m.contWaiter = nil
 	}
@@ -683,32 +708,37 @@ func (m *IMAP4) checkActivity() {
 }
 
 // callbackRunner runs OnDone callbacks one at a time, in the order they
-// were queued, on its own goroutine.
+// were queued, on a goroutine of its own that it starts with the first
+// callback and that exits once the connection has ended and the queue is
+// empty.
 type callbackRunner struct {
 	debug *debugLog
 
 	mu       sync.Mutex
 	queue    []func()
 	wake     chan struct{}
-	stopping bool // stop when the queue is empty
-	stopped  bool // the goroutine has exited
+	running  bool // the goroutine is running
+	stopping bool // the connection has ended
 }
 
 func newCallbackRunner(debug *debugLog) *callbackRunner {
-	r := &callbackRunner{debug: debug, wake: make(chan struct{}, 1)}
-	go r.loop()
-	return r
+	return &callbackRunner{debug: debug, wake: make(chan struct{}, 1)}
 }
 
-// run queues fn, or calls it at once if the runner has stopped.
+// run queues fn; after the connection has ended and the queue has
+// drained, it calls fn at once instead.
 func (r *callbackRunner) run(fn func()) {
 	r.mu.Lock()
-	if r.stopped {
+	if r.stopping && !r.running {
 		r.mu.Unlock()
 		r.call(fn)
 		return
 	}
 	r.queue = append(r.queue, fn)
+	if !r.running {
+		r.running = true
+		go r.loop()
+	}
 	r.mu.Unlock()
 	r.signal()
 }
@@ -733,7 +763,7 @@ func (r *callbackRunner) loop() {
 		r.mu.Lock()
 		if len(r.queue) == 0 {
 			if r.stopping {
-				r.stopped = true
+				r.running = false
 				r.mu.Unlock()
 				return
 			}

@@ -162,6 +162,7 @@ type IMAP4 struct {
 	issued       uint64
 	queue        []*Command          // issued, not yet sent
 	pending      map[string]*Command // sent, awaiting their tagged response
+	streams      int                 // pending FetchFunc commands
 	contWaiter   *Command            // the command expecting a "+"
 	idling       *Command            // the IDLE command while the server idles
 	bye          string              // the text of the server's BYE
@@ -340,13 +341,20 @@ func (m *IMAP4) readGreeting() error {
 	return nil
 }
 
+// Buffer sizes: large literals bypass both buffers, so small ones keep an
+// idle connection cheap.
+const (
+	readBufferSize  = 16 << 10
+	writeBufferSize = 4 << 10
+)
+
 // setStreams puts the reader and writer on new streams (after STARTTLS or
 // COMPRESS). Every read counts as activity for the inactivity timeout.
 func (m *IMAP4) setStreams(r io.Reader, w io.Writer) {
 	r = &activityReader{r: r, last: &m.lastActivity}
-	m.rr = &responseReader{r: bufio.NewReaderSize(r, 64<<10), maxLine: m.opts.MaxLineSize, maxLiteral: m.opts.MaxLiteralSize}
+	m.rr = &responseReader{r: bufio.NewReaderSize(r, readBufferSize), maxLine: m.opts.MaxLineSize, maxLiteral: m.opts.MaxLiteralSize}
 	m.out = w
-	m.w = bufio.NewWriterSize(w, 32<<10)
+	m.w = bufio.NewWriterSize(w, writeBufferSize)
 }
 
 // activityReader records the time of every successful read.

@@ -628,3 +628,37 @@ S: * 1 FETCH (BODY[] {99999999999}
 	require.ErrorIs(t, err, ErrAbort)
 	assert.Contains(t, err.Error(), "exceeds the limit")
 }
+
+func TestFetchFunc(t *testing.T) {
+	m := connect(t, newScriptServer(t, "fetch func", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 SELECT INBOX
+S: * 3 EXISTS
+S: $1 OK [READ-WRITE] done
+C: $2 FETCH 1:2 (BODY[])
+S: * 1 FETCH (BODY[] {3}
+S~ one
+S: )
+S: * 3 FETCH (FLAGS (\Seen))
+S: * 2 FETCH (BODY[] {3}
+S~ two
+S: )
+S: $2 OK done
+C: $3 UID FETCH 7 (BODY[])
+S: * 1 FETCH (UID 7 BODY[] {3}
+S~ one
+S: )
+S: $3 OK done
+`), nil)
+	wait(t, m.Select("INBOX", false))
+	var got []string
+	res := wait(t, m.FetchFunc("1:2", "(BODY[])", func(msg []Datum) {
+		got = append(got, string(msg[0].Literal))
+	}))
+	assert.Equal(t, []string{"one", "two"}, got)
+	assert.Equal(t, []Datum{{}}, res.Data, "streamed responses are not kept")
+	assert.Equal(t, []string{`3 (FLAGS (\Seen))`}, texts(m.Response("FETCH").Data), "other messages stay unsolicited")
+	var uidMsg []Datum
+	wait(t, m.UIDFetchFunc("7", "(BODY[])", func(msg []Datum) { uidMsg = msg }))
+	assert.Equal(t, []Datum{lit("1 (UID 7 BODY[] {3}", "one"), txt(")")}, uidMsg)
+}
