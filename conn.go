@@ -173,6 +173,7 @@ func (m *IMAP4) send(c *Command) error {
 		m.lastActivity.Store(time.Now().UnixNano())
 	}
 	m.pending[tag] = c
+	m.store.want(c.collect, +1)
 	if c.each != nil {
 		m.streams++
 	}
@@ -500,6 +501,7 @@ func (m *IMAP4) tagged(r *response) bool {
 		return true
 	}
 	delete(m.pending, r.tag)
+	m.store.want(c.collect, -1)
 	if c.each != nil {
 		m.streams--
 	}

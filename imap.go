@@ -83,6 +83,8 @@ const (
 	DefaultMaxLiteralSize = 256 << 20 // 256 MiB
 	DefaultMaxLineSize    = 64 << 20  // 64 MiB
 	DefaultIdleTimeout    = 29 * time.Minute
+
+	DefaultMaxStoredResponses = 100000
 )
 
 // Options configures a connection. The zero value (or a nil *Options) is
@@ -122,6 +124,11 @@ type Options struct {
 	// MaxLineSize is the longest response line accepted; 0 means
 	// DefaultMaxLineSize.
 	MaxLineSize int
+	// MaxStoredResponses bounds the untagged responses kept for Response
+	// and PopUntaggedResponses that no pending command collects: beyond it,
+	// the oldest of a type is dropped for each new one. Data that a pending
+	// command collects is never dropped. 0 means DefaultMaxStoredResponses.
+	MaxStoredResponses int
 }
 
 // IMAP4 is a connection to an IMAP server (imaplib2's IMAP4 object). Its
@@ -226,6 +233,9 @@ func withDefaults(opts *Options, port int) Options {
 	if o.MaxLineSize <= 0 {
 		o.MaxLineSize = DefaultMaxLineSize
 	}
+	if o.MaxStoredResponses <= 0 {
+		o.MaxStoredResponses = DefaultMaxStoredResponses
+	}
 	return o
 }
 
@@ -267,7 +277,7 @@ func start(transport io.ReadWriteCloser, host string, o Options, debug *debugLog
 		transport: transport,
 		tagPrefix: Int2AP(4096 + rand.IntN(65536-4096)),
 		pending:   make(map[string]*Command),
-		store:     newStore(),
+		store:     newStore(o.MaxStoredResponses),
 		kick:      make(chan struct{}, 1),
 		idleEnd:   make(chan struct{}, 1),
 		resume:    make(chan struct{}),

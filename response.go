@@ -372,18 +372,46 @@ func fetchUID(text string) uint32 {
 }
 
 // store holds the untagged responses that no command has collected yet:
-// what Response, Recent and PopUntaggedResponses read.
+// what Response, Recent and PopUntaggedResponses read. Data that a pending
+// command may collect is always kept; beyond limit entries in all, other
+// (unsolicited) data makes room by dropping the oldest of its type, so that
+// a server flooding a client that never reads them cannot grow memory
+// without bound.
 type store struct {
-	seq    uint64              // arrivals so far
-	byType map[string][]entry // in order of arrival
+	seq     uint64             // arrivals so far
+	byType  map[string][]entry // in order of arrival
+	total   int                // entries stored
+	limit   int
+	wanted  map[string]int // pending commands collecting each type
+	dropped int            // unsolicited entries dropped for the limit
 }
 
-func newStore() *store { return &store{byType: make(map[string][]entry)} }
+func newStore(limit int) *store {
+	return &store{byType: make(map[string][]entry), wanted: make(map[string]int), limit: limit}
+}
+
+// want counts (delta +1) or uncounts (-1) a pending command that collects types.
+func (s *store) want(types []string, delta int) {
+	for _, typ := range types {
+		s.wanted[typ] += delta
+	}
+}
 
 // add stores data under typ; num is the message number of a numbered response.
 func (s *store) add(typ string, num uint32, data []Datum) {
 	s.seq++
-	s.byType[typ] = append(s.byType[typ], entry{seq: s.seq, typ: typ, num: num, data: data})
+	list := s.byType[typ]
+	if s.total >= s.limit && s.wanted[typ] == 0 {
+		s.dropped++
+		if len(list) == 0 {
+			return
+		}
+		list[0] = entry{}
+		list = list[1:]
+		s.total--
+	}
+	s.byType[typ] = append(list, entry{seq: s.seq, typ: typ, num: num, data: data})
+	s.total++
 }
 
 // take removes and returns the data of typ that arrived after seq and that
@@ -401,6 +429,7 @@ func (s *store) take(typ string, after uint64, match func(*entry) bool) []Datum 
 		}
 	}
 	clear(list[len(kept):])
+	s.total -= len(list) - len(kept)
 	if len(kept) == 0 {
 		delete(s.byType, typ)
 	} else {
@@ -410,10 +439,16 @@ func (s *store) take(typ string, after uint64, match func(*entry) bool) []Datum 
 }
 
 // drop discards everything stored under typ.
-func (s *store) drop(typ string) { delete(s.byType, typ) }
+func (s *store) drop(typ string) {
+	s.total -= len(s.byType[typ])
+	delete(s.byType, typ)
+}
 
 // flush discards everything, as SELECT does.
-func (s *store) flush() { clear(s.byType) }
+func (s *store) flush() {
+	clear(s.byType)
+	s.total = 0
+}
 
 // popAll removes everything and returns it in order of arrival, with
 // consecutive responses of one type grouped as imaplib2 groups them.

@@ -1,0 +1,214 @@
+package imaplib2
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// rawServer accepts one connection and hands it to serve, for faults the
+// transcript format cannot express (floods, resets). It is closed when the
+// test ends.
+func rawServer(t *testing.T, serve func(conn net.Conn, r *bufio.Reader)) (port int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		serve(conn, bufio.NewReader(conn))
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// readTag reads one command line and returns its tag.
+func readTag(r *bufio.Reader) string {
+	line, _ := r.ReadString('\n')
+	tag, _, _ := strings.Cut(line, " ")
+	return tag
+}
+
+// TestUnsolicitedFlood: 200,000 unsolicited responses that nobody reads keep
+// memory bounded by MaxStoredResponses; the newest are kept.
+func TestUnsolicitedFlood(t *testing.T) {
+	const flood, limit = 200000, 1000
+	port := rawServer(t, func(conn net.Conn, r *bufio.Reader) {
+		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
+		tag := readTag(r)
+		w := bufio.NewWriter(conn)
+		for i := 1; i <= flood; i++ {
+			fmt.Fprintf(w, "* %d EXISTS\r\n", i)
+		}
+		fmt.Fprintf(w, "%s OK done\r\n", tag)
+		w.Flush()
+		r.ReadString('\n') // until the client goes
+	})
+	m, err := New("127.0.0.1", &Options{Port: port, MaxStoredResponses: limit})
+	require.NoError(t, err)
+	defer m.Shutdown()
+	wait(t, m.Noop())
+	data := m.Response("EXISTS").Data
+	require.Len(t, data, limit)
+	assert.Equal(t, fmt.Sprint(flood), data[limit-1].Text, "the newest is kept")
+	assert.Equal(t, fmt.Sprint(flood-limit+1), data[0].Text)
+}
+
+// TestSolicitedDataNeverDropped: a command's own data is kept whatever the
+// limit.
+func TestSolicitedDataNeverDropped(t *testing.T) {
+	const n = 5000
+	port := rawServer(t, func(conn net.Conn, r *bufio.Reader) {
+		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
+		tag := readTag(r)
+		fmt.Fprintf(conn, "* %d EXISTS\r\n%s OK done\r\n", n, tag)
+		tag = readTag(r)
+		w := bufio.NewWriter(conn)
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(w, "* %d FETCH (UID %d)\r\n", i, i)
+		}
+		fmt.Fprintf(w, "%s OK done\r\n", tag)
+		w.Flush()
+		r.ReadString('\n')
+	})
+	m, err := New("127.0.0.1", &Options{Port: port, MaxStoredResponses: 10})
+	require.NoError(t, err)
+	defer m.Shutdown()
+	wait(t, m.Select("INBOX", false))
+	assert.Len(t, wait(t, m.Fetch("1:*", "(UID)")).Data, n)
+}
+
+// TestConnectionReset: a reset connection aborts every pending command.
+func TestConnectionReset(t *testing.T) {
+	port := rawServer(t, func(conn net.Conn, r *bufio.Reader) {
+		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
+		readTag(r)
+		readTag(r)
+		conn.(*net.TCPConn).SetLinger(0) // close with RST
+	})
+	before := runtime.NumGoroutine()
+	m, err := New("127.0.0.1", &Options{Port: port})
+	require.NoError(t, err)
+	a, b := m.Noop(), m.Noop()
+	for _, c := range []*Command{a, b} {
+		_, err := c.Wait()
+		assert.ErrorIs(t, err, ErrAbort)
+	}
+	m.Shutdown()
+	assertNoLeak(t, before)
+}
+
+func TestSilentDuringLiteral(t *testing.T) {
+	m := connect(t, newScriptServer(t, "silent in literal", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 NOOP
+S: * 1 FETCH (BODY[] {100}
+S~ only part
+!silent
+`), &Options{Timeout: 50 * time.Millisecond})
+	_, err := m.Noop().Wait()
+	require.ErrorIs(t, err, ErrAbort)
+	assert.Contains(t, err.Error(), "no response after")
+}
+
+// TestSilentAfterIdle: the inactivity timeout does not apply while the
+// server idles, but does once DONE has been sent.
+func TestSilentAfterIdle(t *testing.T) {
+	m := connect(t, newScriptServer(t, "silent after DONE", `
+S: * PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi
+C: $1 IDLE
+S: + idling
+C: DONE
+!silent
+`), &Options{Timeout: 50 * time.Millisecond})
+	_, err := m.Idle(100 * time.Millisecond).Wait()
+	require.ErrorIs(t, err, ErrAbort)
+	assert.Contains(t, err.Error(), "no response after 50ms")
+}
+
+// TestBlockedCallback: a callback that blocks delays only the callbacks
+// after it; commands still complete for Wait.
+func TestBlockedCallback(t *testing.T) {
+	m := connect(t, newScriptServer(t, "blocked callback", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 NOOP
+S: $1 OK one
+C: $2 NOOP
+S: $2 OK two
+C: $3 NOOP
+S: $3 OK three
+`), nil)
+	release := make(chan struct{})
+	second := make(chan struct{})
+	m.Noop().OnDone(func(Result, error) { <-release })
+	m.Noop().OnDone(func(Result, error) { close(second) })
+	assert.Equal(t, "three", wait(t, m.Noop()).Data[0].Text)
+	select {
+	case <-second:
+		t.Fatal("a callback ran before the blocked one returned")
+	default:
+	}
+	close(release)
+	<-second
+}
+
+// TestConcurrentShutdownAndLogout: Logout and Shutdown called twice each,
+// concurrently with commands from many goroutines: every command completes,
+// nothing panics, no goroutine is left.
+func TestConcurrentShutdownAndLogout(t *testing.T) {
+	port := rawServer(t, func(conn net.Conn, r *bufio.Reader) {
+		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			tag, cmd, _ := strings.Cut(strings.TrimSpace(line), " ")
+			if cmd == "LOGOUT" {
+				fmt.Fprintf(conn, "* BYE bye\r\n%s OK done\r\n", tag)
+				return
+			}
+			fmt.Fprintf(conn, "%s OK done\r\n", tag)
+		}
+	})
+	before := runtime.NumGoroutine()
+	m, err := New("127.0.0.1", &Options{Port: port})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				if _, err := m.Noop().Wait(); err != nil {
+					assert.ErrorIs(t, err, ErrAbort)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		wg.Add(2)
+		go func() { defer wg.Done(); m.Logout().Wait() }()
+		go func() { defer wg.Done(); m.Shutdown() }()
+	}
+	wg.Wait()
+	assert.Equal(t, LOGOUT, m.State())
+	assertNoLeak(t, before)
+}
