@@ -191,6 +191,7 @@ var commands = map[string]spec{
 	"SUBSCRIBE":     {authSel, true, nil},
 	"THREAD":        {inSelected, false, []string{"THREAD"}},
 	"UID":           {inSelected, false, []string{"FETCH"}},
+	"UNSELECT":      {inSelected, true, nil}, // RFC 3691, through Xatom
 	"UNSUBSCRIBE":   {authSel, true, nil},
 }
 

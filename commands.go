@@ -197,9 +197,11 @@ func (m *IMAP4) ID(fields ...string) *Command {
 	}
 	q := m.quoter()
 	for i, f := range fields {
-		a := arg{text: "NIL"}
+		a, err := arg{text: "NIL"}, error(nil)
 		if f != "" {
-			a = q.quoted(f)
+			if a, err = q.quoted(f); err != nil {
+				return c.add(a, err).issue()
+			}
 		}
 		if i == 0 {
 			a.text = "(" + a.text
@@ -244,9 +246,9 @@ func (m *IMAP4) Lsub(directory, pattern string) *Command {
 // always quoted (or sent as a literal) and never shown in debug output. A
 // failure is an ErrError with the server's text.
 func (m *IMAP4) Login(user, password string) *Command {
-	secret := m.quoter().quoted(password)
+	secret, err := m.quoter().quoted(password)
 	secret.secret = true
-	return m.newCommand("LOGIN").astring(user).add(secret, nil).issue()
+	return m.newCommand("LOGIN").astring(user).add(secret, err).issue()
 }
 
 // LoginCramMD5 authenticates with CRAM-MD5 (RFC 2195).

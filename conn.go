@@ -43,7 +43,8 @@ func (m *IMAP4) poke(ch chan struct{}) {
 func (m *IMAP4) waitUntil(cond func() bool) bool {
 	for {
 		m.mu.Lock()
-		ok, ended := cond(), m.err != nil
+		ended := m.err != nil
+		ok := !ended && cond()
 		m.mu.Unlock()
 		if ended {
 			return false
@@ -64,13 +65,10 @@ func (m *IMAP4) waitUntil(cond func() bool) bool {
 func (m *IMAP4) writeLoop() {
 	defer m.exited()
 	for {
-		if !m.waitUntil(func() bool { return len(m.queue) > 0 }) {
+		var c *Command
+		if !m.waitUntil(func() bool { return m.popQueue(&c) }) {
 			return
 		}
-		m.mu.Lock()
-		c := m.queue[0]
-		m.queue = m.queue[1:]
-		m.mu.Unlock()
 		if c.spec.sync && !m.waitUntil(func() bool { return len(m.pending) == 0 }) {
 			c.complete(Result{}, withCommand(m.failure(), c.name))
 			return
@@ -87,6 +85,18 @@ func (m *IMAP4) writeLoop() {
 			return
 		}
 	}
+}
+
+// popQueue takes the first queued command into *c, if there is one. The
+// caller holds m.mu.
+func (m *IMAP4) popQueue(c **Command) bool {
+	if len(m.queue) == 0 {
+		return false
+	}
+	*c = m.queue[0]
+	m.queue[0] = nil
+	m.queue = m.queue[1:]
+	return true
 }
 
 // failure returns why the connection ended.
@@ -189,7 +199,7 @@ func (m *IMAP4) send(c *Command) error {
 	for _, a := range c.args {
 		line = append(append(line, ' '), a.text...)
 		if shown != nil {
-			shown = appendShown(shown, a)
+			shown = appendShown(shown, a, literalPlus)
 		}
 		if !a.isLiteral {
 			continue
@@ -234,13 +244,17 @@ func (m *IMAP4) send(c *Command) error {
 
 // appendShown adds the debug form of an argument: secrets are hidden,
 // literals shown by their size.
-func appendShown(shown []byte, a arg) []byte {
+func appendShown(shown []byte, a arg, literalPlus bool) []byte {
 	shown = append(shown, ' ')
+	plus := ""
+	if literalPlus {
+		plus = "+"
+	}
 	switch {
 	case a.secret:
 		return append(shown, "<redacted>"...)
 	case a.isLiteral:
-		return fmt.Appendf(shown, "%s{%d} <%d literal bytes>%s", a.text, len(a.literal), len(a.literal), a.closer)
+		return fmt.Appendf(shown, "%s{%d%s} <%d literal bytes>%s", a.text, len(a.literal), plus, len(a.literal), a.closer)
 	}
 	return append(shown, a.text...)
 }
@@ -584,6 +598,10 @@ func (m *IMAP4) result(c *Command, r *response) (Result, error) {
 		}
 	case "CLOSE":
 		m.setState(AUTH)
+	case "UNSELECT":
+		if ok {
+			m.setState(AUTH)
+		}
 	case "ENABLE":
 		if ok && c.enablesUTF8() {
 			m.utf8 = true

@@ -280,7 +280,7 @@ func TestQuoting(t *testing.T) {
 		_, err := m.Create(name).Wait()
 		require.NoError(t, err, name)
 	}
-	for _, bad := range []string{"a\x00b", "(a\r\nb)", "'x\ny'"} {
+	for _, bad := range []string{"a\x00b", "(a\r\nb)", "'x\ny'", `'"'`, `(a "b)`, "'x {5}'"} {
 		c := m.Create(bad)
 		_, err := c.Wait()
 		assert.ErrorIs(t, err, ErrError, "%q", bad)
@@ -661,4 +661,20 @@ S: $3 OK done
 	var uidMsg []Datum
 	wait(t, m.UIDFetchFunc("7", "(BODY[])", func(msg []Datum) { uidMsg = msg }))
 	assert.Equal(t, []Datum{lit("1 (UID 7 BODY[] {3}", "one"), txt(")")}, uidMsg)
+}
+
+func TestXatomUnselect(t *testing.T) {
+	m := connect(t, newScriptServer(t, "unselect", `
+S: * PREAUTH [CAPABILITY IMAP4rev1 UNSELECT] hi
+C: $1 SELECT INBOX
+S: * 1 EXISTS
+S: $1 OK [READ-WRITE] done
+C: $2 UNSELECT
+S: $2 OK Unselect completed
+`), nil)
+	wait(t, m.Select("INBOX", false))
+	wait(t, m.Xatom("unselect"))
+	assert.Equal(t, AUTH, m.State())
+	_, err := m.Fetch("1", "(FLAGS)").Wait()
+	assert.ErrorIs(t, err, ErrError, "FETCH is refused unsent after UNSELECT")
 }

@@ -1,6 +1,7 @@
 package imaplib2
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -44,7 +45,7 @@ type quoter struct{ utf8 bool }
 // such an argument could end the command line early.
 func (q quoter) astring(s string) (arg, error) {
 	if strings.IndexByte(s, 0) >= 0 {
-		return arg{}, fmt.Errorf("argument %q contains a NUL byte, which IMAP cannot carry", s)
+		return arg{}, errNUL
 	}
 	if n := len(s); n >= 2 {
 		first, last := s[0], s[n-1]
@@ -58,16 +59,22 @@ func (q quoter) astring(s string) (arg, error) {
 	if s != "" && isAtom(s) {
 		return arg{text: s}, nil
 	}
-	return q.quoted(s), nil
+	return q.quoted(s)
 }
 
+// errNUL reports an argument that no IMAP form can carry.
+var errNUL = errors.New("argument contains a NUL byte, which IMAP cannot carry")
+
 // quoted encodes s as a quoted string, or as a literal when a quoted string
-// cannot carry it. LOGIN passwords always take this path.
-func (q quoter) quoted(s string) arg {
+// cannot carry it. LOGIN passwords always take this path. A NUL byte, which
+// IMAP cannot carry in either form, is an error.
+func (q quoter) quoted(s string) (arg, error) {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\r' || c == '\n' || c >= 0x80 && !q.utf8 {
-			return arg{literal: []byte(s), isLiteral: true}
+		switch c := s[i]; {
+		case c == 0:
+			return arg{}, errNUL
+		case c == '\r' || c == '\n' || c >= 0x80 && !q.utf8:
+			return arg{literal: []byte(s), isLiteral: true}, nil
 		}
 	}
 	var b strings.Builder
@@ -80,7 +87,7 @@ func (q quoter) quoted(s string) arg {
 		b.WriteByte(s[i])
 	}
 	b.WriteByte('"')
-	return arg{text: b.String()}
+	return arg{text: b.String()}, nil
 }
 
 // sequenceSet encodes a message set: a valid sequence set such as "1:*" or
@@ -93,15 +100,41 @@ func (q quoter) sequenceSet(s string) (arg, error) {
 }
 
 // verbatim sends s exactly as the caller wrote it (FETCH item lists, STATUS
-// names, STORE commands); it refuses CR, LF and NUL.
+// names, STORE commands). It refuses what could break the command's
+// framing: CR, LF or NUL, an unterminated quoted string, and a literal
+// announcement such as "{5}" at its end.
 func verbatim(s string) (arg, error) {
-	if strings.ContainsAny(s, "\r\n\x00") {
+	switch {
+	case s == "":
+		return arg{}, errors.New("empty argument")
+	case strings.ContainsAny(s, "\r\n\x00"):
 		return arg{}, fmt.Errorf("argument %q contains CR, LF or NUL and cannot be sent as it is", s)
-	}
-	if s == "" {
-		return arg{}, fmt.Errorf("empty argument")
+	case !closedQuotes(s):
+		return arg{}, fmt.Errorf("argument %q has an unterminated quoted string", s)
+	case endsWithLiteral(s):
+		return arg{}, fmt.Errorf("argument %q ends with a literal announcement", s)
 	}
 	return arg{text: s}, nil
+}
+
+// closedQuotes reports whether every quoted string in s is terminated.
+func closedQuotes(s string) bool {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case quoted && s[i] == '\\':
+			i++
+		case s[i] == '"':
+			quoted = !quoted
+		}
+	}
+	return !quoted
+}
+
+// endsWithLiteral reports whether s ends like "{5}" or "{5+}".
+func endsWithLiteral(s string) bool {
+	_, ok := literalSize([]byte(strings.TrimSuffix(strings.TrimSuffix(s, "}"), "+") + "}"))
+	return ok && strings.HasSuffix(s, "}")
 }
 
 // parenthesized wraps s in parentheses unless it already has them, as

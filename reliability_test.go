@@ -2,6 +2,7 @@ package imaplib2
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -211,4 +212,23 @@ func TestConcurrentShutdownAndLogout(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, LOGOUT, m.State())
 	assertNoLeak(t, before)
+}
+
+// TestLargeLiteral: literals above the first chunk grow as their bytes
+// arrive and come out whole; a huge announcement followed by EOF costs no
+// more than the first chunk.
+func TestLargeLiteral(t *testing.T) {
+	for _, n := range []int{literalChunk - 1, literalChunk, literalChunk + 1, 3*literalChunk + 12345} {
+		want := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+		got, err := readLiteral(bytes.NewReader(want), int64(n))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want, got), "literal of %d bytes", n)
+	}
+	var stats runtime.MemStats
+	runtime.ReadMemStats(&stats)
+	before := stats.TotalAlloc
+	_, err := readLiteral(strings.NewReader("tiny"), 1<<40)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	runtime.ReadMemStats(&stats)
+	assert.Less(t, stats.TotalAlloc-before, uint64(2*literalChunk))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,11 +173,8 @@ func (rr *responseReader) read() (*response, error) {
 		if n > rr.maxLiteral {
 			return nil, fmt.Errorf("%w: literal of %d bytes exceeds the limit of %d (Options.MaxLiteralSize)", errProtocol, n, rr.maxLiteral)
 		}
-		lit := make([]byte, n)
-		if _, err := io.ReadFull(rr.r, lit); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
+		lit, err := readLiteral(rr.r, n)
+		if err != nil {
 			return nil, err
 		}
 		r.data = append(r.data, Datum{Text: text, Literal: lit})
@@ -188,6 +186,33 @@ func (rr *responseReader) read() (*response, error) {
 		}
 		r.wire += int(n) + len(line) + 2
 		text = string(line)
+	}
+}
+
+// literalChunk is the most memory a literal gets before its bytes arrive:
+// a server that announces a huge literal and sends nothing cannot make the
+// client allocate it.
+const literalChunk = 1 << 20
+
+// readLiteral reads a literal of n bytes. Up to literalChunk it reads
+// straight into a slice of the final size; beyond, the slice grows as the
+// bytes arrive.
+func readLiteral(r io.Reader, n int64) ([]byte, error) {
+	lit := make([]byte, min(n, literalChunk))
+	done := 0
+	for {
+		if _, err := io.ReadFull(r, lit[done:]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		if int64(len(lit)) == n {
+			return lit, nil
+		}
+		done = len(lit)
+		more := int(min(n-int64(done), int64(done)))
+		lit = slices.Grow(lit, more)[:done+more]
 	}
 }
 
