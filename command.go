@@ -30,7 +30,7 @@ type Command struct {
 	// Set by the writer when the command goes on the wire.
 	tag        string
 	seq        uint64      // issue order, for aborting in order
-	sentSeq    uint64      // store arrivals before the command was sent
+	received   []string    // the single-response types it has received
 	capsAtSend int         // capability updates before the command was sent
 	cont       chan string // continuation requests for this command
 
@@ -232,6 +232,25 @@ func (c *Command) astring(values ...string) *Command {
 	q := c.m.quoter()
 	for _, v := range values {
 		c.add(q.astring(v))
+	}
+	return c
+}
+
+// mailbox adds mailbox-name arguments, quoted by the seed's rules. A name
+// with characters outside printable ASCII is encoded in modified UTF-7
+// unless UTF8=ACCEPT is in force; an ASCII name is sent as it is, so that
+// names as LIST returns them (already encoded) go back unchanged.
+func (c *Command) mailbox(names ...string) *Command {
+	q := c.m.quoter()
+	for _, name := range names {
+		if strings.IndexByte(name, 0) >= 0 {
+			c.add(arg{}, errNUL)
+			continue
+		}
+		if !q.utf8 && !isPrintableASCII(name) {
+			name = EncodeMailboxName(name)
+		}
+		c.add(q.astring(name))
 	}
 	return c
 }

@@ -23,7 +23,7 @@ func (m *IMAP4) Append(mailbox, flags string, date time.Time, message []byte) *C
 	if mailbox == "" {
 		mailbox = "INBOX"
 	}
-	c := m.newCommand("APPEND").astring(mailbox)
+	c := m.newCommand("APPEND").mailbox(mailbox)
 	if flags != "" {
 		c.add(parenthesized(flags))
 	}
@@ -84,38 +84,30 @@ func (m *IMAP4) Close() *Command { return m.newCommand("CLOSE").issue() }
 
 // Copy copies the messages of messageSet to the end of newMailbox.
 func (m *IMAP4) Copy(messageSet, newMailbox string) *Command {
-	return m.newCommand("COPY").set(messageSet, false).astring(newMailbox).issue()
+	return m.newCommand("COPY").set(messageSet, false).mailbox(newMailbox).issue()
 }
 
 // Create creates mailbox.
 func (m *IMAP4) Create(mailbox string) *Command {
-	return m.newCommand("CREATE").astring(mailbox).issue()
+	return m.newCommand("CREATE").mailbox(mailbox).issue()
 }
 
 // Delete deletes mailbox.
 func (m *IMAP4) Delete(mailbox string) *Command {
-	return m.newCommand("DELETE").astring(mailbox).issue()
+	return m.newCommand("DELETE").mailbox(mailbox).issue()
 }
 
 // DeleteACL removes the access rights of who on mailbox (RFC 4314).
 func (m *IMAP4) DeleteACL(mailbox, who string) *Command {
-	return m.newCommand("DELETEACL").astring(mailbox, who).issue()
+	return m.newCommand("DELETEACL").mailbox(mailbox).astring(who).issue()
 }
 
-// Enable enables a server extension (RFC 5161), e.g. "UTF8=ACCEPT", after
-// which non-ASCII arguments are sent as quoted UTF-8.
+// Enable enables a server extension (RFC 5161), e.g. "UTF8=ACCEPT". Once
+// the server confirms UTF8=ACCEPT with an ENABLED response, non-ASCII
+// arguments go as quoted UTF-8 and mailbox names are no longer encoded in
+// modified UTF-7.
 func (m *IMAP4) Enable(capability string) *Command {
 	return m.newCommand("ENABLE").astring(capability).issue()
-}
-
-// enablesUTF8 reports whether an ENABLE command asks for UTF8=ACCEPT.
-func (c *Command) enablesUTF8() bool {
-	for _, a := range c.args {
-		if strings.EqualFold(a.text, "UTF8=ACCEPT") {
-			return true
-		}
-	}
-	return false
 }
 
 // EnableCompression starts COMPRESS=DEFLATE (RFC 4978) and waits for it:
@@ -163,12 +155,12 @@ func (m *IMAP4) UIDFetchFunc(uidSet, messageParts string, each func(message []Da
 
 // GetACL returns the access control list of mailbox (RFC 4314).
 func (m *IMAP4) GetACL(mailbox string) *Command {
-	return m.newCommand("GETACL").astring(mailbox).issue()
+	return m.newCommand("GETACL").mailbox(mailbox).issue()
 }
 
 // GetAnnotation returns annotations of mailbox (ANNOTATEMORE).
 func (m *IMAP4) GetAnnotation(mailbox, entry, attribute string) *Command {
-	return m.newCommand("GETANNOTATION").astring(mailbox, entry, attribute).issue()
+	return m.newCommand("GETANNOTATION").mailbox(mailbox).astring(entry, attribute).issue()
 }
 
 // GetQuota returns the usage and limits of a quota root (RFC 2087).
@@ -179,7 +171,7 @@ func (m *IMAP4) GetQuota(root string) *Command {
 // GetQuotaRoot returns the quota roots of mailbox: the QUOTAROOT data
 // first, then the QUOTA data, in one list.
 func (m *IMAP4) GetQuotaRoot(mailbox string) *Command {
-	return m.newCommand("GETQUOTAROOT").astring(mailbox).issue()
+	return m.newCommand("GETQUOTAROOT").mailbox(mailbox).issue()
 }
 
 // ID exchanges identification with the server (RFC 2971). With no fields
@@ -234,12 +226,12 @@ func (m *IMAP4) Idle(timeout time.Duration) *Command {
 // List lists the mailboxes matching pattern in directory, e.g.
 // List(`""`, "*").
 func (m *IMAP4) List(directory, pattern string) *Command {
-	return m.newCommand("LIST").astring(directory, pattern).issue()
+	return m.newCommand("LIST").mailbox(directory, pattern).issue()
 }
 
 // Lsub lists the subscribed mailboxes matching pattern in directory.
 func (m *IMAP4) Lsub(directory, pattern string) *Command {
-	return m.newCommand("LSUB").astring(directory, pattern).issue()
+	return m.newCommand("LSUB").mailbox(directory, pattern).issue()
 }
 
 // Login identifies the client with a plaintext password. The password is
@@ -267,7 +259,7 @@ func (m *IMAP4) Logout() *Command { return m.newCommand("LOGOUT").issue() }
 
 // MyRights returns the caller's rights on mailbox (RFC 4314).
 func (m *IMAP4) MyRights(mailbox string) *Command {
-	return m.newCommand("MYRIGHTS").astring(mailbox).issue()
+	return m.newCommand("MYRIGHTS").mailbox(mailbox).issue()
 }
 
 // Namespace returns the server's namespaces (RFC 2342).
@@ -293,7 +285,7 @@ func (m *IMAP4) ProxyAuth(user string) *Command {
 // data is one empty Datum.
 func (m *IMAP4) Recent() *Command {
 	m.mu.Lock()
-	data := m.store.take("RECENT", 0, nil)
+	data := m.store.take("RECENT", nil)
 	m.mu.Unlock()
 	if len(data) > 0 {
 		c := m.newCommand("NOOP")
@@ -307,7 +299,7 @@ func (m *IMAP4) Recent() *Command {
 
 // Rename renames oldMailbox to newMailbox.
 func (m *IMAP4) Rename(oldMailbox, newMailbox string) *Command {
-	return m.newCommand("RENAME").astring(oldMailbox, newMailbox).issue()
+	return m.newCommand("RENAME").mailbox(oldMailbox, newMailbox).issue()
 }
 
 // Search searches the selected mailbox; the data is the SEARCH line of
@@ -338,12 +330,12 @@ func (m *IMAP4) Select(mailbox string, readonly bool) *Command {
 	}
 	c := m.newCommand(name)
 	c.examine = readonly
-	return c.astring(mailbox).issue()
+	return c.mailbox(mailbox).issue()
 }
 
 // SetACL grants who the rights what on mailbox (RFC 4314).
 func (m *IMAP4) SetACL(mailbox, who, what string) *Command {
-	return m.newCommand("SETACL").astring(mailbox, who, what).issue()
+	return m.newCommand("SETACL").mailbox(mailbox).astring(who, what).issue()
 }
 
 // SetAnnotation sets annotations: mailbox, then entry and attribute-value
@@ -384,7 +376,7 @@ func (m *IMAP4) StartTLS(config *tls.Config) *Command {
 // Status returns the status items names, e.g. "(MESSAGES UNSEEN)", of
 // mailbox; names is sent as it is.
 func (m *IMAP4) Status(mailbox, names string) *Command {
-	return m.newCommand("STATUS").astring(mailbox).raw(names).issue()
+	return m.newCommand("STATUS").mailbox(mailbox).raw(names).issue()
 }
 
 // Store changes the flags of the messages in messageSet: command is e.g.
@@ -397,7 +389,7 @@ func (m *IMAP4) Store(messageSet, command, flags string) *Command {
 
 // Subscribe subscribes to mailbox.
 func (m *IMAP4) Subscribe(mailbox string) *Command {
-	return m.newCommand("SUBSCRIBE").astring(mailbox).issue()
+	return m.newCommand("SUBSCRIBE").mailbox(mailbox).issue()
 }
 
 // Thread threads messages (RFC 5256): Thread("REFERENCES", "UTF-8", "ALL").
@@ -438,6 +430,8 @@ func (m *IMAP4) UID(command string, args ...string) *Command {
 		c.raw(args[1:]...)
 	case sub == "STORE" && len(args) == 3:
 		c.raw(args[1]).add(parenthesized(args[2]))
+	case sub == "COPY" || sub == "MOVE":
+		c.mailbox(args[1:]...)
 	default:
 		c.astring(args[1:]...)
 	}
@@ -446,7 +440,7 @@ func (m *IMAP4) UID(command string, args ...string) *Command {
 
 // Unsubscribe unsubscribes from mailbox.
 func (m *IMAP4) Unsubscribe(mailbox string) *Command {
-	return m.newCommand("UNSUBSCRIBE").astring(mailbox).issue()
+	return m.newCommand("UNSUBSCRIBE").mailbox(mailbox).issue()
 }
 
 // Xatom sends an extension command the server announced, e.g.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -178,15 +179,12 @@ func (m *IMAP4) send(c *Command) error {
 	c.mu.Lock()
 	c.tag = tag
 	c.mu.Unlock()
-	c.sentSeq, c.capsAtSend = m.store.seq, m.capsVersion
+	c.capsAtSend = m.capsVersion
 	if len(m.pending) == 0 {
 		m.lastActivity.Store(time.Now().UnixNano())
 	}
 	m.pending[tag] = c
-	m.store.want(c.collect, +1)
-	if c.each != nil {
-		m.streams++
-	}
+	m.store.register(c)
 	literalPlus := m.hasCapability("LITERAL+")
 	m.mu.Unlock()
 
@@ -423,22 +421,27 @@ func (m *IMAP4) untagged(r *response) bool {
 		m.debug.logf(debugDetail, "reader", "< * %s: %s", r.typ, summary(r.data))
 	}
 	m.mu.Lock()
-	if r.typ == "FETCH" && m.streams > 0 {
-		if c := m.streamFor(r); c != nil {
-			m.mu.Unlock()
-			m.callbacks.call(func() { c.each(r.data) })
-			return true
-		}
+	e := entry{num: r.num, data: r.data}
+	owner := m.store.route(r.typ, &e)
+	if owner != nil && owner.each != nil {
+		m.mu.Unlock()
+		m.callbacks.call(func() { owner.each(r.data) })
+		return true
 	}
-	if r.typ == "CAPABILITY" {
+	switch r.typ {
+	case "CAPABILITY":
 		m.setCapabilities(textOf(r.data))
+	case "ENABLED": // RFC 6855: UTF-8 only once the server says so
+		for _, ext := range strings.Fields(textOf(r.data)) {
+			m.utf8 = m.utf8 || strings.EqualFold(ext, "UTF8=ACCEPT")
+		}
 	}
 	m.noteCode(r, nil)
 	if isStatus(r.typ) && r.code != "" {
-		m.store.add(r.typ, 0, r.data)
-		m.store.add(r.code, 0, []Datum{{Text: r.detail}})
+		m.store.add(r.typ, 0, r.data, nil)
+		m.store.add(r.code, 0, []Datum{{Text: r.detail}}, nil)
 	} else {
-		m.store.add(r.typ, r.num, r.data)
+		m.store.add(r.typ, r.num, r.data, owner)
 	}
 	if m.idling != nil && r.typ != "OK" {
 		m.poke(m.idleEnd)
@@ -454,18 +457,6 @@ func (m *IMAP4) untagged(r *response) bool {
 		return false
 	}
 	return true
-}
-
-// streamFor returns the pending FetchFunc command that a FETCH response
-// belongs to, or nil. The caller holds m.mu.
-func (m *IMAP4) streamFor(r *response) *Command {
-	e := &entry{num: r.num, data: r.data}
-	for _, c := range m.pending {
-		if c.each != nil && (c.match == nil || c.match(e)) {
-			return c
-		}
-	}
-	return nil
 }
 
 // noteCode applies what a response code says about the connection;
@@ -515,18 +506,15 @@ func (m *IMAP4) tagged(r *response) bool {
 		return true
 	}
 	delete(m.pending, r.tag)
-	m.store.want(c.collect, -1)
-	if c.each != nil {
-		m.streams--
-	}
 	if m.contWaiter == c {
 		m.contWaiter = nil
 	}
 	m.noteCode(r, c)
 	if r.code != "" {
-		m.store.add(r.code, 0, []Datum{{Text: r.detail}})
+		m.store.add(r.code, 0, []Datum{{Text: r.detail}}, nil)
 	}
 	res, err := m.result(c, r)
+	m.store.unregister(c)
 	m.mu.Unlock()
 	m.poke(m.kick)
 	if r.typ == "BAD" {
@@ -602,21 +590,13 @@ func (m *IMAP4) result(c *Command, r *response) (Result, error) {
 		if ok {
 			m.setState(AUTH)
 		}
-	case "ENABLE":
-		if ok && c.enablesUTF8() {
-			m.utf8 = true
-		}
 	}
 	if !ok || c.collect == nil {
 		return Result{Type: r.typ, Data: tagText}, nil
 	}
 	var data []Datum
 	for _, typ := range c.collect {
-		match := c.match
-		if typ != "FETCH" {
-			match = nil
-		}
-		data = append(data, m.store.take(typ, c.sentSeq, match)...)
+		data = append(data, m.store.take(typ, c)...)
 	}
 	return Result{Type: r.typ, Data: data}, nil
 }

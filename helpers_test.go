@@ -3,8 +3,10 @@ package imaplib2
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -292,5 +294,46 @@ func FuzzParseFlags(f *testing.F) {
 				t.Fatalf("%q: bad flag %q", resp, flag)
 			}
 		}
+	})
+}
+
+func TestMailboxNames(t *testing.T) {
+	for _, tt := range []struct{ utf8, wire string }{
+		{"INBOX", "INBOX"},
+		{"Entwürfe", "Entw&APw-rfe"},
+		{"A & B", "A &- B"},
+		{"日本語", "&ZeVnLIqe-"},
+		{"~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
+		{"😀", "&2D3eAA-"},
+		{"", ""},
+	} {
+		assert.Equal(t, tt.wire, EncodeMailboxName(tt.utf8), tt.utf8)
+		back, err := DecodeMailboxName(tt.wire)
+		require.NoError(t, err, tt.wire)
+		assert.Equal(t, tt.utf8, back, tt.wire)
+	}
+	for _, bad := range []string{"&", "&AB", "&A-", "&2D0-"} {
+		_, err := DecodeMailboxName(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func FuzzMailboxName(f *testing.F) {
+	for _, s := range []string{"INBOX", "Entwürfe", "&", "日本語", "a&-b", "\x00\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if !utf8.ValidString(name) {
+			return
+		}
+		wire := EncodeMailboxName(name)
+		if !isPlainMailboxName(strings.ReplaceAll(wire, "&", "")) {
+			t.Fatalf("%q encodes to non-ASCII %q", name, wire)
+		}
+		back, err := DecodeMailboxName(wire)
+		if err != nil || back != name {
+			t.Fatalf("%q -> %q -> %q, %v", name, wire, back, err)
+		}
+		DecodeMailboxName(name) // never panics
 	})
 }

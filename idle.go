@@ -23,7 +23,7 @@ func (m *IMAP4) idle(c *Command) bool {
 		case <-timer.C:
 			reason = "timeout"
 			m.mu.Lock()
-			m.store.add("IDLE", 0, []Datum{{Text: "TIMEOUT"}})
+			m.store.add("IDLE", 0, []Datum{{Text: "TIMEOUT"}}, nil)
 			m.mu.Unlock()
 		case <-m.idleEnd:
 			reason = "server data"

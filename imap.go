@@ -169,7 +169,6 @@ type IMAP4 struct {
 	issued       uint64
 	queue        []*Command          // issued, not yet sent
 	pending      map[string]*Command // sent, awaiting their tagged response
-	streams      int                 // pending FetchFunc commands
 	contWaiter   *Command            // the command expecting a "+"
 	idling       *Command            // the IDLE command while the server idles
 	bye          string              // the text of the server's BYE
@@ -438,7 +437,7 @@ func (m *IMAP4) ProtocolVersion() string {
 func (m *IMAP4) Response(code string) Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	data := m.store.take(strings.ToUpper(code), 0, nil)
+	data := m.store.take(strings.ToUpper(code), nil)
 	if len(data) == 0 {
 		data = noData()
 	}

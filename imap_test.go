@@ -280,8 +280,17 @@ func TestQuoting(t *testing.T) {
 		_, err := m.Create(name).Wait()
 		require.NoError(t, err, name)
 	}
+	wait(t, m.Select("INBOX", false))
+	wait(t, m.Search("", "SUBJECT", "x\r\ny"))
+	wait(t, m.Search("", "SUBJECT", "Grüß"))
+	wait(t, m.Search("", "SUBJECT", "a b", "FROM", `x"y`))
+	for _, c := range []*Command{m.Create("a\x00b"), m.Fetch("1", "BODY[] {5}")} {
+		_, err := c.Wait()
+		assert.ErrorIs(t, err, ErrError)
+		assert.Equal(t, "", c.Tag(), "nothing sent")
+	}
 	for _, bad := range []string{"a\x00b", "(a\r\nb)", "'x\ny'", `'"'`, `(a "b)`, "'x {5}'"} {
-		c := m.Create(bad)
+		c := m.Search("", bad)
 		_, err := c.Wait()
 		assert.ErrorIs(t, err, ErrError, "%q", bad)
 		assert.Equal(t, "", c.Tag(), "nothing sent for %q", bad)
@@ -341,7 +350,7 @@ func TestRecentFromStore(t *testing.T) {
 	wait(t, m.Select("INBOX", false))
 	wait(t, m.Noop())
 	m.mu.Lock()
-	m.store.add("RECENT", 0, []Datum{txt("3")})
+	m.store.add("RECENT", 0, []Datum{txt("3")}, nil)
 	m.mu.Unlock()
 	res := wait(t, m.Recent()) // answered from the store, nothing sent
 	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("3")}}, res)
@@ -578,10 +587,7 @@ S: + go
 func TestUTF8Accept(t *testing.T) {
 	m := connect(t, newScriptServer(t, "utf8", `
 S: * PREAUTH [CAPABILITY IMAP4rev1 ENABLE UTF8=ACCEPT] hi
-C: $1 CREATE {6}
-S: + go
-C~ Gr\xc3\xbc\xc3\x9f
-C: 
+C: $1 CREATE Gr&APwA3w-
 S: $1 OK done
 C: $2 ENABLE UTF8=ACCEPT
 S: * ENABLED UTF8=ACCEPT

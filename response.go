@@ -344,22 +344,29 @@ func truncate(s string) string {
 }
 
 // An entry is one stored untagged response (or response code), stamped with
-// the order of its arrival.
+// the order of its arrival and with the pending command it belongs to.
 type entry struct {
-	seq  uint64
-	typ  string
-	num  uint32 // message number, for routing FETCH data
-	data []Datum
+	seq   uint64
+	typ   string
+	num   uint32 // message number, for routing FETCH data
+	owner *Command
+	data  []Datum
+
+	uidKnown bool
+	uidValue uint32
 }
 
 // uid returns the UID a FETCH response carries at its top level, or 0.
 func (e *entry) uid() uint32 {
-	for _, d := range e.data {
-		if u := fetchUID(d.Text); u != 0 {
-			return u
+	if !e.uidKnown {
+		for _, d := range e.data {
+			if e.uidValue = fetchUID(d.Text); e.uidValue != 0 {
+				break
+			}
 		}
+		e.uidKnown = true
 	}
-	return 0
+	return e.uidValue
 }
 
 // fetchUID finds "UID n" among the items of a FETCH response text, skipping
@@ -396,61 +403,112 @@ func fetchUID(text string) uint32 {
 	return 0
 }
 
-// store holds the untagged responses that no command has collected yet:
-// what Response, Recent and PopUntaggedResponses read. Data that a pending
-// command may collect is always kept; beyond limit entries in all, other
-// (unsolicited) data makes room by dropping the oldest of its type, so that
-// a server flooding a client that never reads them cannot grow memory
-// without bound.
+// singleResponse lists the untagged types that a command receives once
+// (one SEARCH per SEARCH, one STATUS per STATUS, ...), so that pipelined
+// commands of one kind each get their own even when the server sends all
+// the data before all the completions.
+var singleResponse = map[string]bool{
+	"SEARCH": true, "ESEARCH": true, "SORT": true, "THREAD": true, "STATUS": true, "NAMESPACE": true,
+	"ID": true, "CAPABILITY": true, "MYRIGHTS": true, "QUOTAROOT": true, "ACL": true,
+}
+
+// store routes untagged responses: each belongs to the oldest pending
+// command that collects its type and accepts it (a FETCH command accepts
+// only its messages; a command that collects one response of a type takes
+// only the first), or else is unsolicited. It keeps both until they are
+// taken: owned data by its command when it completes, unsolicited data by
+// Response, Recent and PopUntaggedResponses.
+//
+// Owned data is always kept. Beyond limit entries in all, unsolicited data
+// makes room by dropping the oldest of its type, so that a server flooding
+// a client that never reads cannot grow memory without bound.
 type store struct {
-	seq     uint64             // arrivals so far
-	byType  map[string][]entry // in order of arrival
-	total   int                // entries stored
-	limit   int
-	wanted  map[string]int // pending commands collecting each type
-	dropped int            // unsolicited entries dropped for the limit
+	seq        uint64             // arrivals so far
+	byType     map[string][]entry // in order of arrival
+	collectors map[string][]*Command
+	total      int // entries stored
+	limit      int
+	dropped    int // unsolicited entries dropped for the limit
 }
 
 func newStore(limit int) *store {
-	return &store{byType: make(map[string][]entry), wanted: make(map[string]int), limit: limit}
+	return &store{byType: make(map[string][]entry), collectors: make(map[string][]*Command), limit: limit}
 }
 
-// want counts (delta +1) or uncounts (-1) a pending command that collects types.
-func (s *store) want(types []string, delta int) {
-	for _, typ := range types {
-		s.wanted[typ] += delta
+// register records that c, just sent, collects its types.
+func (s *store) register(c *Command) {
+	for _, typ := range c.collect {
+		s.collectors[typ] = append(s.collectors[typ], c)
 	}
 }
 
-// add stores data under typ; num is the message number of a numbered response.
-func (s *store) add(typ string, num uint32, data []Datum) {
+// unregister records that c has completed: its data is no longer routed to
+// it, and what it left (after a NO) becomes unsolicited.
+func (s *store) unregister(c *Command) {
+	for _, typ := range c.collect {
+		list := s.collectors[typ]
+		if i := slices.Index(list, c); i >= 0 {
+			s.collectors[typ] = slices.Delete(list, i, i+1)
+		}
+		for i := range s.byType[typ] {
+			if e := &s.byType[typ][i]; e.owner == c {
+				e.owner = nil
+			}
+		}
+	}
+}
+
+// route returns the pending command that an untagged response of typ
+// belongs to, or nil if it is unsolicited.
+func (s *store) route(typ string, e *entry) *Command {
+	for _, c := range s.collectors[typ] {
+		if singleResponse[typ] && slices.Contains(c.received, typ) {
+			continue
+		}
+		if typ == "FETCH" && c.match != nil && !c.match(e) {
+			continue
+		}
+		if singleResponse[typ] {
+			c.received = append(c.received, typ)
+		}
+		return c
+	}
+	return nil
+}
+
+// add stores an untagged response of typ; num is the message number of a
+// numbered response, owner the command it belongs to or nil.
+func (s *store) add(typ string, num uint32, data []Datum, owner *Command) {
 	s.seq++
 	list := s.byType[typ]
-	if s.total >= s.limit && s.wanted[typ] == 0 {
+	if s.total >= s.limit && owner == nil {
 		s.dropped++
-		if len(list) == 0 {
+		switch i := slices.IndexFunc(list, func(e entry) bool { return e.owner == nil }); {
+		case i < 0:
 			return
+		case i == 0:
+			list[0] = entry{}
+			list = list[1:]
+		default:
+			list = slices.Delete(list, i, i+1)
 		}
-		list[0] = entry{}
-		list = list[1:]
 		s.total--
 	}
-	s.byType[typ] = append(list, entry{seq: s.seq, typ: typ, num: num, data: data})
+	s.byType[typ] = append(list, entry{seq: s.seq, typ: typ, num: num, data: data, owner: owner})
 	s.total++
 }
 
-// take removes and returns the data of typ that arrived after seq and that
-// match accepts (nil accepts all), in order of arrival.
-func (s *store) take(typ string, after uint64, match func(*entry) bool) []Datum {
+// take removes and returns the data of typ that belongs to owner (nil:
+// the unsolicited data), in order of arrival.
+func (s *store) take(typ string, owner *Command) []Datum {
 	list := s.byType[typ]
 	var taken []Datum
 	kept := list[:0]
-	for i := range list {
-		e := &list[i]
-		if e.seq > after && (match == nil || match(e)) {
+	for _, e := range list {
+		if e.owner == owner {
 			taken = append(taken, e.data...)
 		} else {
-			kept = append(kept, *e)
+			kept = append(kept, e)
 		}
 	}
 	clear(list[len(kept):])
@@ -463,26 +521,27 @@ func (s *store) take(typ string, after uint64, match func(*entry) bool) []Datum 
 	return taken
 }
 
-// drop discards everything stored under typ.
-func (s *store) drop(typ string) {
-	s.total -= len(s.byType[typ])
-	delete(s.byType, typ)
-}
+// drop discards the unsolicited data of typ.
+func (s *store) drop(typ string) { s.take(typ, nil) }
 
-// flush discards everything, as SELECT does.
+// flush discards everything, as SELECT does (nothing is pending then).
 func (s *store) flush() {
 	clear(s.byType)
 	s.total = 0
 }
 
-// popAll removes everything and returns it in order of arrival, with
-// consecutive responses of one type grouped as imaplib2 groups them.
+// popAll removes the unsolicited data and returns it in order of arrival,
+// with consecutive responses of one type grouped as imaplib2 groups them.
 func (s *store) popAll() []Untagged {
 	var all []entry
-	for _, list := range s.byType {
-		all = append(all, list...)
+	for typ, list := range s.byType {
+		for _, e := range list {
+			if e.owner == nil {
+				all = append(all, e)
+			}
+		}
+		s.take(typ, nil)
 	}
-	s.flush()
 	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
 	var groups []Untagged
 	for _, e := range all {
