@@ -2,6 +2,13 @@ module github.com/imaplib2go/imaplib2
 
 go 1.26.8
 
-require github.com/stretchr/testify v1.12.1
+require (
+	github.com/emersion/go-imap/v2 v2.0.0-beta.8
+	github.com/stretchr/testify v1.12.1
+)
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/emersion/go-message v0.18.2 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
