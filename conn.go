@@ -388,7 +388,6 @@ func readFailure(err error) error {
 func (m *IMAP4) dispatch(r *response) bool {
 	switch r.kind {
 	case continuationResponse:
-		m.debug.logf(debugWire, "reader", "< + %s", r.text)
 		m.continuation(r)
 		return true
 	case untaggedResponse:
@@ -410,6 +409,11 @@ func (m *IMAP4) continuation(r *response) {
 	if c == nil {
 		m.debug.logf(debugState, "reader", "unexpected continuation request ignored: %q", r.text)
 		return
+	}
+	if c.auth != nil {
+		m.debug.logf(debugWire, "reader", "< + <redacted>")
+	} else {
+		m.debug.logf(debugWire, "reader", "< + %s", r.text)
 	}
 	c.cont <- r.text
 }
