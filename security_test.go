@@ -2,10 +2,21 @@ package imaplib2
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"io"
+	"math/big"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSecretsNeverLogged: at the most verbose debug level, LOGIN passwords
@@ -40,4 +51,73 @@ S: $3 OK [CAPABILITY IMAP4rev1] done
 	}
 	assert.Contains(t, out, "<redacted>")
 	assert.Contains(t, out, "LOGIN alice <redacted>")
+}
+
+// tlsServer serves one TLS connection with a certificate for names, valid
+// from notBefore to notAfter, and returns its port and a pool trusting it.
+func tlsServer(t *testing.T, names []string, notBefore, notAfter time.Time) (int, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if conn.(*tls.Conn).Handshake() == nil {
+			io.WriteString(conn, "* OK [CAPABILITY IMAP4rev1] ready\r\n")
+			io.ReadAll(conn)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().(*net.TCPAddr).Port, pool
+}
+
+// TestTLSVerification: certificates are verified by default; an untrusted,
+// expired or wrongly named certificate is refused with ErrAbort.
+func TestTLSVerification(t *testing.T) {
+	now := time.Now()
+	t.Run("trusted", func(t *testing.T) {
+		port, pool := tlsServer(t, []string{"localhost"}, now.Add(-time.Hour), now.Add(time.Hour))
+		m, err := NewSSL("localhost", &Options{Port: port, TLSConfig: &tls.Config{RootCAs: pool}})
+		require.NoError(t, err)
+		m.Shutdown()
+	})
+	for _, tt := range []struct {
+		name      string
+		names     []string
+		from, to  time.Time
+		trusted   bool
+		wantError string
+	}{
+		{"self-signed", []string{"localhost"}, now.Add(-time.Hour), now.Add(time.Hour), false, "certificate signed by unknown authority"},
+		{"expired", []string{"localhost"}, now.Add(-48 * time.Hour), now.Add(-24 * time.Hour), true, "expired"},
+		{"wrong host", []string{"mail.example.org"}, now.Add(-time.Hour), now.Add(time.Hour), true, "not localhost"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			port, pool := tlsServer(t, tt.names, tt.from, tt.to)
+			opts := &Options{Port: port}
+			if tt.trusted {
+				opts.TLSConfig = &tls.Config{RootCAs: pool}
+			}
+			_, err := NewSSL("localhost", opts)
+			require.ErrorIs(t, err, ErrAbort)
+			assert.Contains(t, err.Error(), tt.wantError)
+		})
+	}
 }
