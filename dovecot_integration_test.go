@@ -66,6 +66,7 @@ func TestDovecot(t *testing.T) {
 		{"NewSSL", dovecotTestNewSSL},
 		{"Stream", dovecotTestStream},
 		{"Concurrency", dovecotTestConcurrency},
+		{"Stress", dovecotTestStress},
 		{"NonASCIIMailboxName", dovecotTestNonASCIIMailbox},
 		{"EnableUTF8AcceptNotOffered", dovecotTestEnableUTF8NotOffered},
 		{"PipelinedSearches", dovecotTestPipelinedSearches},
@@ -1150,13 +1151,19 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // (FETCH, SEARCH, NOOP, STATUS, STORE on their own message, UID FETCH) on
 // one connection; every result is checked.
 func dovecotTestConcurrency(t *testing.T, d *dovecotServer) {
-	dovecotConcurrency(t, d, []string{"FETCH", "SEARCH", "NOOP", "STATUS", "STORE", "UID FETCH"})
+	dovecotConcurrency(t, d, []string{"FETCH", "SEARCH", "NOOP", "STATUS", "STORE", "UID FETCH"}, 16, 50, time.Minute)
 }
 
-// dovecotConcurrency runs 16 goroutines × 50 commands of the given kinds,
-// in turn, on one connection, and checks every result.
-func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string) {
-	const workers, rounds = 16, 50
+// dovecotTestStress: 64 goroutines issue mixed commands, IDLE among them
+// (ended by the others' commands), for a bounded time on one connection.
+func dovecotTestStress(t *testing.T, d *dovecotServer) {
+	dovecotConcurrency(t, d, []string{"FETCH", "SEARCH", "NOOP", "STATUS", "STORE", "UID FETCH", "IDLE"}, 64, 1000, 3*time.Second)
+}
+
+// dovecotConcurrency runs workers goroutines × rounds commands (or fewer,
+// once limit has passed) of the given kinds, in turn, on one connection,
+// and checks every result.
+func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string, workers, rounds int, limit time.Duration) {
 	m, _, _ := dovecotLogin(t, d)
 	message := func(w int) []byte {
 		return dovecotMessage(fmt.Sprintf("token-w%02d-x", w), fmt.Sprintf("worker %d's message", w))
@@ -1179,7 +1186,7 @@ func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string) {
 				failures.Add(1)
 				t.Errorf("worker %d: "+format, append([]any{w}, args...)...)
 			}
-			for i := 0; i < rounds; i++ {
+			for i := 0; i < rounds && time.Since(start) < limit; i++ {
 				commands.Add(1)
 				check := func(c *Command) (Result, bool) {
 					res, err := dovecotWait(t, c)
@@ -1205,6 +1212,11 @@ func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string) {
 					res, ok := check(m.Search("", "SUBJECT", fmt.Sprintf("token-w%02d-x", w)))
 					if ok && !slices.Equal(texts(res.Data), []string{num}) {
 						fail("SEARCH: got %q, want [%q]", texts(res.Data), num)
+					}
+				case "IDLE": // ended by another worker's command, or after a second
+					res, ok := check(m.Idle(time.Second))
+					if ok && !strings.Contains(res.Data[0].Text, "Idle completed") {
+						fail("IDLE: %q", texts(res.Data))
 					}
 				case "NOOP":
 					res, ok := check(m.Noop())
