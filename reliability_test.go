@@ -232,3 +232,16 @@ func TestLargeLiteral(t *testing.T) {
 	runtime.ReadMemStats(&stats)
 	assert.Less(t, stats.TotalAlloc-before, uint64(2*literalChunk))
 }
+
+// TestEOFMidLine: the connection ends in the middle of a response line.
+func TestEOFMidLine(t *testing.T) {
+	m := connect(t, newScriptServer(t, "eof mid-line", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 NOOP
+S~ * 1 EXI
+!eof
+`), nil)
+	_, err := m.Noop().Wait()
+	require.ErrorIs(t, err, ErrAbort)
+	assert.Contains(t, err.Error(), "in the middle of a response")
+}
