@@ -336,7 +336,11 @@ func (m *IMAP4) followUp(c *Command) (Result, error) {
 		return Result{}, withCommand(m.failure(), c.name)
 	}
 	if c.name == "STARTTLS" || c.name == "COMPRESS" {
-		m.resume <- struct{}{}
+		select { // the reader goes on, on the new streams
+		case m.resume <- struct{}{}:
+		case <-m.closed:
+			return Result{}, withCommand(m.failure(), c.name)
+		}
 	}
 	if c.name != "COMPRESS" {
 		if _, err := m.capabilityNow().Wait(); err != nil {
