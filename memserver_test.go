@@ -10,14 +10,12 @@ package imaplib2
 // quoted; EXPUNGE reports the highest number first; LSUB adds \Subscribed;
 // an 8-bit mailbox name is accepted without UTF8=ACCEPT and listed in
 // modified UTF-7; an IDLE session hears only of changes made after its
-// IDLE loop registered (hence the idling hook below). Its UID MOVE reports
-// each moved message twice, with wrong numbers the first time
+// IDLE loop registered (hence internal/memserver's Idling signal). Its UID
+// MOVE reports each moved message twice, with wrong numbers the first time
 // (v2.0.0-beta.8), so MOVE is not tested here.
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,20 +23,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/imaplib2go/imaplib2/internal/memserver"
 )
 
 // memServer is a running in-memory server with one user.
 type memServer struct {
+	srv        *memserver.Server
 	host       string
 	port       int
 	user, pass string
-	mem        *imapmemserver.User
-	idling     chan struct{} // receives when a session enters IDLE
+	idling     <-chan struct{} // receives when a session enters IDLE
 }
 
 // startMemServer starts an in-memory IMAP server on 127.0.0.1 with one
@@ -50,81 +47,19 @@ func startMemServer(t *testing.T) (host string, port int, user, pass string) {
 
 func memStart(t *testing.T) *memServer {
 	t.Helper()
-	s := &memServer{user: "alice", pass: "pa ss\"word", idling: make(chan struct{}, 8)}
-	s.mem = imapmemserver.NewUser(s.user, s.pass)
-	require.NoError(t, s.mem.Create("INBOX", nil))
-	logger := &memLogger{t: t}
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &memSession{user: s.mem, idling: s.idling}, nil, nil
-		},
-		Caps: imap.CapSet{
-			imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapNamespace: {},
-			imap.CapUIDPlus: {}, imap.CapLiteralPlus: {}, imap.CapMove: {},
-		},
-		InsecureAuth: true,
-		Logger:       logger,
+	s := &memServer{user: "alice", pass: "pa ss\"word"}
+	srv, err := memserver.Start(memserver.Options{
+		User:      s.user,
+		Password:  s.pass,
+		ExtraCaps: []string{"MOVE"},
+		// The server's complaints go to the test log while the test runs.
+		Logf: func(format string, args ...any) { t.Logf("memserver: "+format, args...) },
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-served
-		logger.stop()
-	})
-	s.host, s.port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { srv.Close() })
+	s.srv, s.idling = srv, srv.Idling()
+	s.host, s.port = srv.Host(), srv.Port()
 	return s
-}
-
-// memLogger sends the server's complaints to the test log while the test
-// runs, and drops them once it has ended.
-type memLogger struct {
-	t    *testing.T
-	mu   sync.Mutex
-	done bool
-}
-
-func (l *memLogger) Printf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.done {
-		l.t.Logf("memserver: "+format, args...)
-	}
-}
-
-func (l *memLogger) stop() {
-	l.mu.Lock()
-	l.done = true
-	l.mu.Unlock()
-}
-
-// memSession is imapmemserver's session for one user, telling the test when
-// the client's IDLE has reached the mailbox.
-type memSession struct {
-	*imapmemserver.UserSession // nil until LOGIN
-	user                       *imapmemserver.User
-	idling                     chan struct{}
-}
-
-func (s *memSession) Login(username, password string) error {
-	if err := s.user.Login(username, password); err != nil {
-		return err
-	}
-	s.UserSession = imapmemserver.NewUserSession(s.user)
-	return nil
-}
-
-func (s *memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	select {
-	case s.idling <- struct{}{}:
-	default:
-	}
-	return s.UserSession.Idle(w, stop)
 }
 
 // memMessage is the generated message number i.
@@ -138,8 +73,7 @@ func memMessage(i int) []byte {
 func (s *memServer) memSeed(t *testing.T, n int) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
-		_, err := s.mem.Append("INBOX", bytes.NewReader(memMessage(i)), &imap.AppendOptions{})
-		require.NoError(t, err)
+		require.NoError(t, s.srv.Append("INBOX", memMessage(i)))
 	}
 }
 

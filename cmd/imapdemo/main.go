@@ -32,11 +32,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-
 	"github.com/imaplib2go/imaplib2"
+	"github.com/imaplib2go/imaplib2/internal/memserver"
 )
 
 const numMessages = 200
@@ -48,8 +45,8 @@ type tour struct {
 	user, pass string
 	tls        bool // implicit TLS (NewSSL)
 	starttls   bool
-	readOnly   bool          // a real server: look, never touch
-	idling     chan struct{} // in-process server: a session entered IDLE
+	readOnly   bool            // a real server: look, never touch
+	idling     <-chan struct{} // in-process server: a session entered IDLE
 	m          *imaplib2.IMAP4
 	exists     int
 	parallel   time.Duration // how long the pipelined FETCHes took
@@ -116,32 +113,23 @@ func (t *tour) more(format string, args ...any) {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
 
 // startMemServer runs a go-imap in-memory server on 127.0.0.1:0 with one
-// user and an empty INBOX, and returns the function that stops it.
+// user, an empty INBOX and an empty Archive, and returns the function that
+// stops it.
 func (t *tour) startMemServer() (stop func(), err error) {
 	t.user, t.pass = "demo", "demo-password"
-	user := imapmemserver.NewUser(t.user, t.pass)
-	if err := user.Create("INBOX", nil); err != nil {
-		return nil, err
-	}
-	if err := user.Create("Archive", nil); err != nil {
-		return nil, err
-	}
-	t.idling = make(chan struct{}, 1)
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &memSession{user: user, idling: t.idling}, nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapNamespace: {}, imap.CapUIDPlus: {}, imap.CapLiteralPlus: {}},
-		InsecureAuth: true,
-		Logger:       log.New(os.Stderr, "memserver: ", 0),
+	srv, err := memserver.Start(memserver.Options{
+		User:         t.user,
+		Password:     t.pass,
+		Mailboxes:    []string{"INBOX", "Archive"},
+		WrapListener: func(ln net.Listener) net.Listener { return slowListener{ln, t.rtt} },
+		Logf:         log.New(os.Stderr, "memserver: ", 0).Printf,
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	go srv.Serve(slowListener{ln, t.rtt})
-	t.host, t.opts.Port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
-	fmt.Fprintf(t.out, "imapdemo: in-process go-imap memory server on %s, user %q, replies delayed %v (-rtt)\n", ln.Addr(), t.user, t.rtt)
+	t.idling = srv.Idling()
+	t.host, t.opts.Port = srv.Host(), srv.Port()
+	fmt.Fprintf(t.out, "imapdemo: in-process go-imap memory server on %s, user %q, replies delayed %v (-rtt)\n", srv.Addr(), t.user, t.rtt)
 	return func() { srv.Close() }, nil
 }
 
@@ -203,32 +191,6 @@ func (c *slowConn) pump() {
 		c.Conn.Write(d.data) // after an error the client sees the connection end
 	}
 	c.Conn.Close()
-}
-
-// memSession is the memory server's session, logging in its one user and
-// telling the tour when a client's IDLE has reached the mailbox.
-type memSession struct {
-	*imapmemserver.UserSession // nil until LOGIN
-	user                       *imapmemserver.User
-	idling                     chan struct{}
-}
-
-func (s *memSession) Login(username, password string) error {
-	if err := s.user.Login(username, password); err != nil {
-		return err
-	}
-	s.UserSession = imapmemserver.NewUserSession(s.user)
-	return nil
-}
-
-func (s *memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	// The update channel is registered inside UserSession.Idle; a moment
-	// after this signal it is in place (see the tour's idle step).
-	select {
-	case s.idling <- struct{}{}:
-	default:
-	}
-	return s.UserSession.Idle(w, stop)
 }
 
 // useRealServer parses -addr and finds the password.
