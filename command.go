@@ -3,7 +3,6 @@ package imaplib2
 import (
 	"context"
 	"crypto/tls"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +19,8 @@ type Command struct {
 	err  error // an argument that cannot be sent, found while building
 
 	collect   []string                     // untagged types the command collects, in order
-	match     func(*entry) bool            // which collected responses are its own; nil: all
+	ranges    seqRanges                    // FETCH/STORE: the messages whose data it collects; nil: all
+	byUID     bool                         // ranges holds UIDs
 	auth      func([]byte) ([]byte, error) // AUTHENTICATE's challenge handler
 	each      func([]Datum)                // FetchFunc's handler
 	idleFor   time.Duration                // IDLE's timeout
@@ -32,11 +32,13 @@ type Command struct {
 	seq        uint64      // issue order, for aborting in order
 	received   []string    // the single-response types it has received
 	capsAtSend int         // capability updates before the command was sent
-	cont       chan string // continuation requests for this command
+	cont       chan string // continuation requests, for a command that expects them
 
 	// tagged is closed by the reader when the tagged response has been
-	// handled; status holds it. Commands with a follow-up step (STARTTLS,
-	// COMPRESS, LOGIN without capabilities) complete after that step.
+	// handled, for a command the writer waits on (state-changing ones and
+	// those with literals); status holds it. Commands with a follow-up
+	// step (STARTTLS, COMPRESS, LOGIN without capabilities) complete after
+	// that step.
 	tagged chan struct{}
 	status *response
 
@@ -205,7 +207,7 @@ func (m *IMAP4) newCommand(name string) *Command {
 	if !ok {
 		sp = xatomSpec
 	}
-	return &Command{m: m, name: name, spec: sp, collect: sp.collect, done: make(chan struct{}), tagged: make(chan struct{}), cont: make(chan string, 1)}
+	return &Command{m: m, name: name, spec: sp, collect: sp.collect, done: make(chan struct{})}
 }
 
 // quoter returns the quoting rules in force.
@@ -255,19 +257,16 @@ func (c *Command) mailbox(names ...string) *Command {
 	return c
 }
 
-// set adds a message-set argument; with match, the command collects only
-// FETCH data of messages in the set (by number, or by UID for UID commands).
+// set adds a message-set argument. A valid sequence set is sent as it is,
+// and the command then collects only FETCH data of the messages in it (by
+// number, or by UID for UID commands).
 func (c *Command) set(messageSet string, byUID bool) *Command {
-	c.add(c.m.quoter().sequenceSet(strings.Trim(messageSet, "'")))
-	if ranges, ok := parseSet(strings.Trim(messageSet, "'")); ok {
-		c.match = func(e *entry) bool {
-			if byUID {
-				return ranges.contains(e.uid())
-			}
-			return ranges.contains(e.num)
-		}
+	trimmed := strings.Trim(messageSet, "'")
+	if ranges, ok := parseSet(trimmed); ok {
+		c.ranges, c.byUID = ranges, byUID
+		return c.add(arg{text: trimmed}, nil)
 	}
-	return c
+	return c.add(c.m.quoter().astring(messageSet))
 }
 
 // raw adds arguments that are sent exactly as given (FETCH items, STATUS
@@ -290,39 +289,20 @@ func (c *Command) issue() *Command {
 	return c
 }
 
-// A seqRanges is a parsed sequence set; * is the largest number.
+// A seqRanges is a parsed sequence set.
 type seqRanges [][2]uint32
 
-const seqStar = ^uint32(0)
-
+// parseSet parses a sequence set; "*" alone stands for any message, as the
+// client does not know which is the last.
 func parseSet(s string) (seqRanges, bool) {
-	if !isSequenceSet(s) {
-		return nil, false
-	}
 	var rs seqRanges
-	for _, item := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(item, ":")
-		if !isRange {
-			hi = lo
+	ok := scanSet(s, func(lo, hi uint32) {
+		if lo == seqStar {
+			lo = 1
 		}
-		a, b := seqNumber(lo), seqNumber(hi)
-		if a > b {
-			a, b = b, a
-		}
-		if a == seqStar { // "*" alone: the last message, whatever its number
-			a = 1
-		}
-		rs = append(rs, [2]uint32{a, b})
-	}
-	return rs, true
-}
-
-func seqNumber(s string) uint32 {
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil { // "*", or beyond any message number
-		return seqStar
-	}
-	return uint32(n)
+		rs = append(rs, [2]uint32{lo, hi})
+	})
+	return rs, ok
 }
 
 func (rs seqRanges) contains(n uint32) bool {
@@ -335,4 +315,16 @@ func (rs seqRanges) contains(n uint32) bool {
 		}
 	}
 	return false
+}
+
+// accepts reports whether a FETCH response is one of c's: one of the
+// messages (or UIDs) in its set, or any if it has no set.
+func (c *Command) accepts(e *entry) bool {
+	switch {
+	case c.ranges == nil:
+		return true
+	case c.byUID:
+		return c.ranges.contains(e.uid())
+	}
+	return c.ranges.contains(e.num)
 }

@@ -407,7 +407,10 @@ func (m *IMAP4) Thread(algorithm, charset string, searchCriteria ...string) *Com
 func (m *IMAP4) UID(command string, args ...string) *Command {
 	sub := strings.ToUpper(command)
 	c := m.newCommand("UID")
-	c.name = "UID " + sub
+	c.name = uidNames[sub]
+	if c.name == "" {
+		c.name = "UID " + sub
+	}
 	if _, err := verbatim(sub); err != nil || !isAtom(sub) {
 		return c.add(arg{}, fmt.Errorf("bad UID command %q", command)).issue()
 	}
@@ -437,6 +440,10 @@ func (m *IMAP4) UID(command string, args ...string) *Command {
 	}
 	return c.issue()
 }
+
+// uidNames spares an allocation for the usual UID commands.
+var uidNames = map[string]string{"FETCH": "UID FETCH", "STORE": "UID STORE", "COPY": "UID COPY",
+	"MOVE": "UID MOVE", "SEARCH": "UID SEARCH", "SORT": "UID SORT", "THREAD": "UID THREAD", "EXPUNGE": "UID EXPUNGE"}
 
 // Unsubscribe unsubscribes from mailbox.
 func (m *IMAP4) Unsubscribe(mailbox string) *Command {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -180,6 +181,9 @@ func (m *IMAP4) send(c *Command) error {
 	c.tag = tag
 	c.mu.Unlock()
 	c.capsAtSend = m.capsVersion
+	if c.spec.sync || slices.ContainsFunc(c.args, func(a arg) bool { return a.isLiteral }) {
+		c.tagged = make(chan struct{})
+	}
 	if len(m.pending) == 0 {
 		m.lastActivity.Store(time.Now().UnixNano())
 	}
@@ -188,8 +192,8 @@ func (m *IMAP4) send(c *Command) error {
 	literalPlus := m.hasCapability("LITERAL+")
 	m.mu.Unlock()
 
-	line := make([]byte, 0, 128)
-	line = append(append(append(line, tag...), ' '), c.name...)
+	line := append(append(append(m.line[:0], tag...), ' '), c.name...)
+	defer func() { m.line = line[:0] }()
 	var shown []byte // the line as the debug log shows it
 	if m.debug.enabled(debugWire) {
 		shown = append(shown, line...)
@@ -227,7 +231,7 @@ func (m *IMAP4) send(c *Command) error {
 	}
 	if shown != nil {
 		m.debug.logf(debugWire, "writer", "> %s", shown)
-	} else {
+	} else if m.debug.enabled(debugState) {
 		m.debug.logf(debugState, "writer", "%s %s", tag, c.name)
 	}
 	switch c.name {
@@ -267,6 +271,9 @@ func (m *IMAP4) flush() error {
 // expectContinuation routes the next "+" to c. The caller then flushes.
 func (m *IMAP4) expectContinuation(c *Command) {
 	m.mu.Lock()
+	if c.cont == nil {
+		c.cont = make(chan string, 1)
+	}
 	m.contWaiter = c
 	m.mu.Unlock()
 }
@@ -505,7 +512,9 @@ func summary(data []Datum) string {
 
 // tagged completes the command that r answers.
 func (m *IMAP4) tagged(r *response) bool {
-	m.debug.logf(debugWire, "reader", "< %s %s %s", r.tag, r.typ, r.text)
+	if m.debug.enabled(debugWire) {
+		m.debug.logf(debugWire, "reader", "< %s %s %s", r.tag, r.typ, r.text)
+	}
 	m.mu.Lock()
 	c := m.pending[r.tag]
 	if c == nil {
@@ -535,7 +544,7 @@ func (m *IMAP4) tagged(r *response) bool {
 		return false
 	case err == nil && needsFollowUp(c, c.capsAtSend != m.capsVersion):
 		c.status = r
-		close(c.tagged)
+		close(c.tagged) // the writer runs the follow-up
 		if c.name == "STARTTLS" || c.name == "COMPRESS" {
 			select { // the writer switches the transport meanwhile
 			case <-m.resume:
@@ -546,7 +555,9 @@ func (m *IMAP4) tagged(r *response) bool {
 		return true
 	}
 	c.complete(res, err)
-	close(c.tagged)
+	if c.tagged != nil {
+		close(c.tagged)
+	}
 	return true
 }
 
@@ -566,7 +577,6 @@ func needsFollowUp(c *Command, capsAnnounced bool) bool {
 // result turns c's tagged response into its Result or error, collects its
 // untagged data and applies its effect on the state. The caller holds m.mu.
 func (m *IMAP4) result(c *Command, r *response) (Result, error) {
-	tagText := []Datum{{Text: r.text}}
 	if r.typ == "BAD" {
 		return Result{}, newError(ErrError, c.name, "BAD "+r.text, nil)
 	}
@@ -586,7 +596,7 @@ func (m *IMAP4) result(c *Command, r *response) (Result, error) {
 			if m.state == SELECTED {
 				m.setState(AUTH)
 			}
-			return Result{Type: r.typ, Data: tagText}, nil
+			return Result{Type: r.typ, Data: []Datum{{Text: r.text}}}, nil
 		}
 		m.setState(SELECTED)
 		if m.readonlySeen {
@@ -600,7 +610,7 @@ func (m *IMAP4) result(c *Command, r *response) (Result, error) {
 		}
 	}
 	if !ok || c.collect == nil {
-		return Result{Type: r.typ, Data: tagText}, nil
+		return Result{Type: r.typ, Data: []Datum{{Text: r.text}}}, nil
 	}
 	var data []Datum
 	for _, typ := range c.collect {

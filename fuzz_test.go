@@ -99,7 +99,7 @@ func FuzzArgument(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string, utf8 bool) {
 		q := quoter{utf8: utf8}
-		for _, encode := range []func(string) (arg, error){q.astring, q.sequenceSet, verbatim, parenthesized,
+		for _, encode := range []func(string) (arg, error){q.astring, verbatim, parenthesized,
 			q.quoted} {
 			a, err := encode(s)
 			if err != nil {

@@ -152,6 +152,7 @@ type IMAP4 struct {
 	rr           *responseReader // the reader goroutine's
 	w            *bufio.Writer   // the writer goroutine's, writing to out
 	out          io.Writer
+	line         []byte       // the writer's buffer for command lines
 	lastActivity atomic.Int64 // UnixNano of the last byte read or write flushed
 
 	mu           sync.Mutex

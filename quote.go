@@ -90,15 +90,6 @@ func (q quoter) quoted(s string) (arg, error) {
 	return arg{text: b.String()}, nil
 }
 
-// sequenceSet encodes a message set: a valid sequence set such as "1:*" or
-// "2,4:7" is sent as it is; anything else follows the astring rules.
-func (q quoter) sequenceSet(s string) (arg, error) {
-	if isSequenceSet(s) {
-		return arg{text: s}, nil
-	}
-	return q.astring(s)
-}
-
 // verbatim sends s exactly as the caller wrote it (FETCH item lists, STATUS
 // names, STORE commands). It refuses what could break the command's
 // framing: CR, LF or NUL, an unterminated quoted string, and a literal
@@ -157,30 +148,54 @@ func isAtom(s string) bool {
 
 // isSequenceSet reports whether s is an RFC 3501 sequence-set: comma
 // separated numbers, "*" or ranges of them, such as "1,3:5,9:*".
-func isSequenceSet(s string) bool {
+func isSequenceSet(s string) bool { return scanSet(s, nil) }
+
+// scanSet reports whether s is a sequence-set, calling each (unless nil)
+// with every range in it, low end first; "*" is seqStar.
+func scanSet(s string, each func(lo, hi uint32)) bool {
 	if s == "" {
 		return false
 	}
-	for _, item := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(item, ":")
-		if !isSeqNumber(lo) || isRange && !isSeqNumber(hi) {
+	for s != "" {
+		lo, rest, ok := seqNumber(s)
+		hi := lo
+		if ok && rest != "" && rest[0] == ':' {
+			hi, rest, ok = seqNumber(rest[1:])
+		}
+		if !ok {
 			return false
 		}
+		if rest != "" {
+			if rest[0] != ',' || len(rest) == 1 {
+				return false
+			}
+			rest = rest[1:]
+		}
+		if each != nil {
+			each(min(lo, hi), max(lo, hi))
+		}
+		s = rest
 	}
 	return true
 }
 
-func isSeqNumber(s string) bool {
-	if s == "*" {
-		return true
+// seqStar stands for "*", the largest number in use.
+const seqStar = ^uint32(0)
+
+// seqNumber reads a message number or "*" from the start of s.
+func seqNumber(s string) (n uint32, rest string, ok bool) {
+	if s != "" && s[0] == '*' {
+		return seqStar, s[1:], true
 	}
-	if s == "" || s[0] == '0' || len(s) > 10 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
+	i := 0
+	var v uint64
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if v = v*10 + uint64(s[i]-'0'); v >= uint64(seqStar) {
+			return 0, "", false
 		}
 	}
-	return true
+	if i == 0 || s[0] == '0' {
+		return 0, "", false
+	}
+	return uint32(v), s[i:], true
 }

@@ -465,7 +465,7 @@ func (s *store) route(typ string, e *entry) *Command {
 		if singleResponse[typ] && slices.Contains(c.received, typ) {
 			continue
 		}
-		if typ == "FETCH" && c.match != nil && !c.match(e) {
+		if typ == "FETCH" && !c.accepts(e) {
 			continue
 		}
 		if singleResponse[typ] {
