@@ -134,10 +134,13 @@ func (m *IMAP4) Fetch(messageSet, messageParts string) *Command {
 
 // FetchFunc is Fetch for large results: each message's response is handed
 // to each as soon as it has been read, instead of being kept for the
-// Result, so that fetching a whole mailbox runs in bounded memory. each may
-// keep the data. It runs on the connection's reader goroutine, so it should
-// return quickly; it may issue commands but must not wait for them. A panic
-// in each is recovered and reported in the debug log.
+// Result, so that fetching a whole mailbox runs in bounded memory and
+// without an allocation per message body. The literals in message are
+// valid only until each returns (their memory is reused for the next
+// message): copy what you keep. each runs on the connection's reader
+// goroutine, so it should return quickly; it may issue commands but must
+// not wait for them. A panic in each is recovered and reported in the
+// debug log.
 func (m *IMAP4) FetchFunc(messageSet, messageParts string, each func(message []Datum)) *Command {
 	c := m.newCommand("FETCH").set(messageSet, false).raw(messageParts)
 	c.each = each

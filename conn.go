@@ -436,8 +436,11 @@ func (m *IMAP4) untagged(r *response) bool {
 		m.debug.logf(debugDetail, "reader", "< * %s: %s", r.typ, summary(r.data))
 	}
 	m.mu.Lock()
-	e := entry{num: r.num, data: r.data}
-	owner := m.store.route(r.typ, &e)
+	owner := r.owner
+	if owner == nil {
+		e := entry{num: r.num, data: r.data}
+		owner = m.store.route(r.typ, &e)
+	}
 	if owner != nil && owner.each != nil {
 		m.mu.Unlock()
 		m.callbacks.call(func() { owner.each(r.data) })
@@ -472,6 +475,23 @@ func (m *IMAP4) untagged(r *response) bool {
 		return false
 	}
 	return true
+}
+
+// streamed reports whether a FETCH response, of which only the first line
+// has been read, belongs to a FetchFunc command, and records that command.
+// Its literals may then be read into a reused buffer.
+func (m *IMAP4) streamed(r *response, firstLine string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.store.streams == 0 {
+		return false
+	}
+	e := entry{num: r.num, data: []Datum{{Text: firstLine}}}
+	if c := m.store.route("FETCH", &e); c != nil && c.each != nil {
+		r.owner = c
+		return true
+	}
+	return false
 }
 
 // noteCode applies what a response code says about the connection;

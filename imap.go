@@ -362,7 +362,8 @@ const (
 // COMPRESS). Every read counts as activity for the inactivity timeout.
 func (m *IMAP4) setStreams(r io.Reader, w io.Writer) {
 	r = &activityReader{r: r, last: &m.lastActivity}
-	m.rr = &responseReader{r: bufio.NewReaderSize(r, readBufferSize), maxLine: m.opts.MaxLineSize, maxLiteral: m.opts.MaxLiteralSize}
+	m.rr = &responseReader{r: bufio.NewReaderSize(r, readBufferSize), maxLine: m.opts.MaxLineSize,
+		maxLiteral: m.opts.MaxLiteralSize, streamed: m.streamed}
 	m.out = w
 	m.w = bufio.NewWriterSize(w, writeBufferSize)
 }

@@ -684,3 +684,47 @@ S: $2 OK Unselect completed
 	_, err := m.Fetch("1", "(FLAGS)").Wait()
 	assert.ErrorIs(t, err, ErrError, "FETCH is refused unsent after UNSELECT")
 }
+
+// TestFetchFuncReusesMemory: streamed literals live in one buffer reused
+// from message to message, yet each message, with several literals, comes
+// out whole while each runs.
+func TestFetchFuncReusesMemory(t *testing.T) {
+	m := connect(t, newScriptServer(t, "fetch func reuse", `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 SELECT INBOX
+S: * 3 EXISTS
+S: $1 OK [READ-WRITE] done
+C: $2 FETCH 1:3 (BODY[HEADER] BODY[TEXT])
+S: * 1 FETCH (BODY[HEADER] {5}
+S~ head1
+S:  BODY[TEXT] {5}
+S~ text1
+S: )
+S: * 2 FETCH (BODY[HEADER] {5}
+S~ head2
+S:  BODY[TEXT] {5}
+S~ text2
+S: )
+S: * 3 FETCH (BODY[HEADER] {7}
+S~ header3
+S:  BODY[TEXT] {40}
+S~ a body longer than what came before it..
+S: )
+S: $2 OK done
+`), nil)
+	wait(t, m.Select("INBOX", false))
+	var got []string
+	var first []byte
+	firstDuringSecond := ""
+	wait(t, m.FetchFunc("1:3", "(BODY[HEADER] BODY[TEXT])", func(msg []Datum) {
+		require.Len(t, msg, 3)
+		got = append(got, string(msg[0].Literal)+"|"+string(msg[1].Literal))
+		if first == nil {
+			first = msg[0].Literal
+		} else if firstDuringSecond == "" {
+			firstDuringSecond = string(first)
+		}
+	}))
+	assert.Equal(t, []string{"head1|text1", "head2|text2", "header3|a body longer than what came before it.."}, got)
+	assert.Equal(t, "head2", firstDuringSecond, "the first message's memory was reused for the second")
+}

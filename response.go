@@ -61,7 +61,8 @@ type response struct {
 	detail string  // the response code's data, e.g. "3857529045"
 	data   []Datum // the data as imaplib2 stores it: "n rest" or "rest", literals split off
 	inline [2]Datum
-	wire   int // bytes the response took on the wire, for debug output
+	owner  *Command // the FetchFunc command it was streamed for
+	wire   int      // bytes the response took on the wire, for debug output
 }
 
 type responseKind int
@@ -88,6 +89,12 @@ type responseReader struct {
 	r          *bufio.Reader
 	maxLine    int
 	maxLiteral int64
+
+	// streamed, if set, reports whether a FETCH response whose first line
+	// has been read goes to a FetchFunc handler; if so, its literals are
+	// read into scratch, which the next such response reuses.
+	streamed func(r *response, firstLine string) bool
+	scratch  []byte
 }
 
 // errProtocol marks malformed server data.
@@ -159,6 +166,7 @@ func (rr *responseReader) read() (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	reuse, used := false, 0 // literals go into rr.scratch; bytes of it in use
 	for {
 		n, isLiteral := literalSize(line)
 		if !isLiteral {
@@ -173,7 +181,22 @@ func (rr *responseReader) read() (*response, error) {
 		if n > rr.maxLiteral {
 			return nil, fmt.Errorf("%w: literal of %d bytes exceeds the limit of %d (Options.MaxLiteralSize)", errProtocol, n, rr.maxLiteral)
 		}
-		lit, err := readLiteral(rr.r, n)
+		if len(r.data) == 0 && r.typ == "FETCH" && rr.streamed != nil {
+			reuse = rr.streamed(r, text)
+		}
+		var lit []byte
+		if reuse && int64(len(rr.scratch)-used) < n && n <= literalChunk {
+			rr.scratch, used = make([]byte, max(2*len(rr.scratch), int(n), 4096)), 0
+		}
+		if reuse && int64(len(rr.scratch)-used) >= n {
+			lit = rr.scratch[used : used+int(n)]
+			used += int(n)
+			if _, err = io.ReadFull(rr.r, lit); err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+		} else if lit, err = readLiteral(rr.r, n); reuse && err == nil {
+			rr.scratch, used = lit, len(lit) // the next streamed response reuses it
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -426,6 +449,7 @@ type store struct {
 	seq        uint64             // arrivals so far
 	byType     map[string][]entry // in order of arrival
 	collectors map[string][]*Command
+	streams    int // pending FetchFunc commands
 	total      int // entries stored
 	limit      int
 	dropped    int // unsolicited entries dropped for the limit
@@ -437,6 +461,9 @@ func newStore(limit int) *store {
 
 // register records that c, just sent, collects its types.
 func (s *store) register(c *Command) {
+	if c.each != nil {
+		s.streams++
+	}
 	for _, typ := range c.collect {
 		s.collectors[typ] = append(s.collectors[typ], c)
 	}
@@ -445,6 +472,9 @@ func (s *store) register(c *Command) {
 // unregister records that c has completed: its data is no longer routed to
 // it, and what it left (after a NO) becomes unsolicited.
 func (s *store) unregister(c *Command) {
+	if c.each != nil {
+		s.streams--
+	}
 	for _, typ := range c.collect {
 		list := s.collectors[typ]
 		if i := slices.Index(list, c); i >= 0 {
