@@ -35,7 +35,7 @@ func BenchmarkReadFetch(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				src.Reset(stream)
-				rr := &responseReader{r: bufio.NewReaderSize(src, 64<<10), maxLine: DefaultMaxLineSize, maxLiteral: DefaultMaxLiteralSize}
+				rr := newResponseReader(src, DefaultMaxLineSize, DefaultMaxLiteralSize)
 				for {
 					r, err := rr.read()
 					if err != nil {

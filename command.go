@@ -89,7 +89,7 @@ func (c *Command) OnDone(fn func(Result, error)) *Command {
 	select {
 	case <-c.done:
 		c.mu.Unlock()
-		c.m.callbacks.run(func() { fn(c.res, c.resErr) })
+		c.m.callbacks.run(callback{fn, c})
 	default:
 		c.callbacks = append(c.callbacks, fn)
 		c.mu.Unlock()
@@ -119,7 +119,7 @@ func (c *Command) complete(res Result, err error) {
 		c.m.debug.logf(debugState, "caller", "%s %s => %v", c.tag, c.name, err)
 	}
 	for _, fn := range callbacks {
-		c.m.callbacks.run(func() { fn(res, err) })
+		c.m.callbacks.run(callback{fn, c})
 	}
 }
 
@@ -296,12 +296,12 @@ type seqRanges [][2]uint32
 // client does not know which is the last.
 func parseSet(s string) (seqRanges, bool) {
 	var rs seqRanges
-	ok := scanSet(s, func(lo, hi uint32) {
-		if lo == seqStar {
-			lo = 1
+	ok := scanSet(s, &rs)
+	for i := range rs {
+		if rs[i][0] == seqStar {
+			rs[i][0] = 1
 		}
-		rs = append(rs, [2]uint32{lo, hi})
-	})
+	}
 	return rs, ok
 }
 

@@ -176,7 +176,7 @@ func (m *IMAP4) send(c *Command) error {
 		return nil
 	}
 	m.tagNum++
-	tag := m.tagPrefix + strconv.Itoa(m.tagNum)
+	tag := string(strconv.AppendInt(append(m.line[:0], m.tagPrefix...), int64(m.tagNum), 10))
 	c.mu.Lock()
 	c.tag = tag
 	c.mu.Unlock()
@@ -443,7 +443,7 @@ func (m *IMAP4) untagged(r *response) bool {
 	}
 	if owner != nil && owner.each != nil {
 		m.mu.Unlock()
-		m.callbacks.call(func() { owner.each(r.data) })
+		m.callbacks.protect(func() { owner.each(r.data) })
 		return true
 	}
 	switch r.typ {
@@ -632,8 +632,8 @@ func (m *IMAP4) result(c *Command, r *response) (Result, error) {
 	if !ok || c.collect == nil {
 		return Result{Type: r.typ, Data: []Datum{{Text: r.text}}}, nil
 	}
-	var data []Datum
-	for _, typ := range c.collect {
+	data := m.store.take(c.collect[0], c)
+	for _, typ := range c.collect[1:] {
 		data = append(data, m.store.take(typ, c)...)
 	}
 	return Result{Type: r.typ, Data: data}, nil
@@ -753,7 +753,7 @@ type callbackRunner struct {
 	debug *debugLog
 
 	mu       sync.Mutex
-	queue    []func()
+	queue    []callback
 	wake     chan struct{}
 	running  bool // the goroutine is running
 	stopping bool // the connection has ended
@@ -763,16 +763,22 @@ func newCallbackRunner(debug *debugLog) *callbackRunner {
 	return &callbackRunner{debug: debug, wake: make(chan struct{}, 1)}
 }
 
-// run queues fn; after the connection has ended and the queue has
-// drained, it calls fn at once instead.
-func (r *callbackRunner) run(fn func()) {
+// A callback is an OnDone function and the completed command it is for.
+type callback struct {
+	fn func(Result, error)
+	c  *Command
+}
+
+// run queues cb; after the connection has ended and the queue has
+// drained, it calls cb at once instead.
+func (r *callbackRunner) run(cb callback) {
 	r.mu.Lock()
 	if r.stopping && !r.running {
 		r.mu.Unlock()
-		r.call(fn)
+		r.call(cb)
 		return
 	}
-	r.queue = append(r.queue, fn)
+	r.queue = append(r.queue, cb)
 	if !r.running {
 		r.running = true
 		go r.loop()
@@ -809,16 +815,21 @@ func (r *callbackRunner) loop() {
 			<-r.wake
 			continue
 		}
-		fn := r.queue[0]
-		r.queue[0] = nil
+		cb := r.queue[0]
+		r.queue[0] = callback{}
 		r.queue = r.queue[1:]
 		r.mu.Unlock()
-		r.call(fn)
+		r.call(cb)
 	}
 }
 
-// call runs one callback, recovering a panic.
-func (r *callbackRunner) call(fn func()) {
+// call runs one callback.
+func (r *callbackRunner) call(cb callback) {
+	r.protect(func() { cb.fn(cb.c.res, cb.c.resErr) })
+}
+
+// protect runs a function of the caller's, recovering a panic.
+func (r *callbackRunner) protect(fn func()) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.debug.logf(debugState, "callback", "callback panicked: %v", p)

@@ -70,7 +70,8 @@ func FuzzReadResponse(f *testing.F) {
 		f.Add([]byte(q))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rr := &responseReader{r: bufio.NewReaderSize(bytes.NewReader(data), 16), maxLine: 1 << 12, maxLiteral: 1 << 12}
+		src := bytes.NewReader(data)
+		rr := &responseReader{r: bufio.NewReaderSize(src, 16), src: src, maxLine: 1 << 12, maxLiteral: 1 << 12}
 		for i := 0; i < 1000; i++ {
 			r, err := rr.read()
 			if err != nil {

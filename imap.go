@@ -351,19 +351,16 @@ func (m *IMAP4) readGreeting() error {
 	return nil
 }
 
-// Buffer sizes: large literals bypass both buffers, so small ones keep an
-// idle connection cheap.
-const (
-	readBufferSize  = 16 << 10
-	writeBufferSize = 4 << 10
-)
+// writeBufferSize is the writer's buffer: literals larger than it bypass
+// it, so a small one keeps an idle connection cheap.
+const writeBufferSize = 4 << 10
 
 // setStreams puts the reader and writer on new streams (after STARTTLS or
 // COMPRESS). Every read counts as activity for the inactivity timeout.
 func (m *IMAP4) setStreams(r io.Reader, w io.Writer) {
 	r = &activityReader{r: r, last: &m.lastActivity}
-	m.rr = &responseReader{r: bufio.NewReaderSize(r, readBufferSize), maxLine: m.opts.MaxLineSize,
-		maxLiteral: m.opts.MaxLiteralSize, streamed: m.streamed}
+	m.rr = newResponseReader(r, m.opts.MaxLineSize, m.opts.MaxLiteralSize)
+	m.rr.streamed = m.streamed
 	m.out = w
 	m.w = bufio.NewWriterSize(w, writeBufferSize)
 }

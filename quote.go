@@ -150,9 +150,9 @@ func isAtom(s string) bool {
 // separated numbers, "*" or ranges of them, such as "1,3:5,9:*".
 func isSequenceSet(s string) bool { return scanSet(s, nil) }
 
-// scanSet reports whether s is a sequence-set, calling each (unless nil)
-// with every range in it, low end first; "*" is seqStar.
-func scanSet(s string, each func(lo, hi uint32)) bool {
+// scanSet reports whether s is a sequence-set, appending every range in it
+// to ranges (unless nil), low end first; "*" is seqStar.
+func scanSet(s string, ranges *seqRanges) bool {
 	if s == "" {
 		return false
 	}
@@ -171,8 +171,8 @@ func scanSet(s string, each func(lo, hi uint32)) bool {
 			}
 			rest = rest[1:]
 		}
-		if each != nil {
-			each(min(lo, hi), max(lo, hi))
+		if ranges != nil {
+			*ranges = append(*ranges, [2]uint32{min(lo, hi), max(lo, hi)})
 		}
 		s = rest
 	}

@@ -87,6 +87,8 @@ func isStatus(typ string) bool {
 // literals are read straight into the slice that the Datum keeps.
 type responseReader struct {
 	r          *bufio.Reader
+	src        io.Reader // what r reads from
+	seen       int       // bytes read while r was small
 	maxLine    int
 	maxLiteral int64
 
@@ -153,9 +155,25 @@ func literalSize(line []byte) (int64, bool) {
 	return n, true
 }
 
+// Read buffers: a connection starts with a small one, which is all an idle
+// connection needs, and gets a large one once it has carried a megabyte.
+const (
+	smallReadBuffer = 4 << 10
+	largeReadBuffer = 64 << 10
+	busyConnection  = 1 << 20
+)
+
+// newResponseReader reads responses from src.
+func newResponseReader(src io.Reader, maxLine int, maxLiteral int64) *responseReader {
+	return &responseReader{r: bufio.NewReaderSize(src, smallReadBuffer), src: src, maxLine: maxLine, maxLiteral: maxLiteral}
+}
+
 // read reads one response, literals included. Each literal is read
 // straight into the slice that its Datum keeps.
 func (rr *responseReader) read() (*response, error) {
+	if rr.seen > busyConnection && rr.r.Size() < largeReadBuffer && rr.r.Buffered() == 0 {
+		rr.r = bufio.NewReaderSize(rr.src, largeReadBuffer)
+	}
 	line, err := rr.readLine()
 	if err != nil {
 		return nil, err
@@ -173,6 +191,7 @@ func (rr *responseReader) read() (*response, error) {
 			if text != "" || len(r.data) == 0 {
 				r.data = append(r.data, Datum{Text: text})
 			}
+			rr.seen += r.wire
 			return r, nil
 		}
 		if r.kind != untaggedResponse {
@@ -536,7 +555,11 @@ func (s *store) take(typ string, owner *Command) []Datum {
 	kept := list[:0]
 	for _, e := range list {
 		if e.owner == owner {
-			taken = append(taken, e.data...)
+			if taken == nil {
+				taken = e.data // no copy for the usual single response
+			} else {
+				taken = append(taken, e.data...)
+			}
 		} else {
 			kept = append(kept, e)
 		}
