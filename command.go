@@ -24,6 +24,7 @@ type Command struct {
 	auth      func([]byte) ([]byte, error) // AUTHENTICATE's challenge handler
 	each      func([]Datum)                // FetchFunc's handler
 	idleFor   time.Duration                // IDLE's timeout
+	idleTimer *time.Timer                  // IDLE's timeout, armed when the server idles
 	examine   bool                         // SELECT/EXAMINE: read-only selection
 	tlsConfig *tls.Config                  // STARTTLS's configuration
 

@@ -28,8 +28,24 @@ func (m *IMAP4) enqueue(c *Command) {
 	m.issued++
 	c.seq = m.issued
 	m.queue = append(m.queue, c)
+	m.wakeWriter()
 	m.mu.Unlock()
-	m.poke(m.kick)
+}
+
+// wakeWriter makes the writer look at its work again, starting its
+// goroutine if none runs: the writer exits whenever it has nothing to do,
+// so that an idle connection (or one in IDLE) costs only its reader. The
+// caller holds m.mu.
+func (m *IMAP4) wakeWriter() {
+	switch {
+	case m.err != nil:
+	case m.writing:
+		m.poke(m.kick)
+	default:
+		m.writing = true
+		m.running.Add(1)
+		go m.writeLoop()
+	}
 }
 
 // poke signals ch without blocking; the receiver re-checks what changed.
@@ -63,12 +79,19 @@ func (m *IMAP4) waitUntil(cond func() bool) bool {
 
 // writeLoop is the writer goroutine: it sends the queued commands in order,
 // letting a state-changing command go only once nothing else is pending and
-// holding later commands back until it has completed.
+// holding later commands back until it has completed, and ends an IDLE when
+// asked to. It exits when there is nothing left to do.
 func (m *IMAP4) writeLoop() {
 	defer m.exited()
 	for {
-		var c *Command
-		if !m.waitUntil(func() bool { return m.popQueue(&c) }) {
+		c, idle := m.nextWork()
+		switch {
+		case idle != nil:
+			if !m.endIdle(idle) {
+				return
+			}
+			continue
+		case c == nil:
 			return
 		}
 		if c.spec.sync && !m.waitUntil(func() bool { return len(m.pending) == 0 }) {
@@ -87,6 +110,26 @@ func (m *IMAP4) writeLoop() {
 			return
 		}
 	}
+}
+
+// nextWork returns the writer's next task: an IDLE to end (because a
+// command is waiting or the IDLE was asked to end), or the next command.
+// With neither, it records that the writer stops and returns nils.
+func (m *IMAP4) nextWork() (c, idle *Command) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.err != nil:
+	case m.idling != nil && (m.idleEnding || len(m.queue) > 0):
+		idle = m.idling
+		m.idling, m.idleEnding = nil, false
+		m.lastActivity.Store(time.Now().UnixNano()) // the inactivity timeout applies again
+		return nil, idle
+	case m.idling == nil && m.popQueue(&c):
+		return c, nil
+	}
+	m.writing = false
+	return nil, nil
 }
 
 // popQueue takes the first queued command into *c, if there is one. The
@@ -236,7 +279,6 @@ func (m *IMAP4) send(c *Command) error {
 	}
 	switch c.name {
 	case "IDLE":
-		m.drain(m.idleEnd)
 		m.expectContinuation(c)
 	case "AUTHENTICATE":
 		return m.authenticate(c)
@@ -296,20 +338,12 @@ func (m *IMAP4) awaitContinuation(c *Command) (string, bool, error) {
 	}
 }
 
-// drain empties a signal channel.
-func (m *IMAP4) drain(ch chan struct{}) {
-	select {
-	case <-ch:
-	default:
-	}
-}
-
 // finishSync waits until the state-changing command c has completed,
 // running its follow-up step (STARTTLS, COMPRESS, capabilities after LOGIN)
 // on the way. It returns false when the connection has ended.
 func (m *IMAP4) finishSync(c *Command) bool {
 	if c.name == "IDLE" {
-		return m.idle(c)
+		return m.idleStarted(c)
 	}
 	select {
 	case <-c.tagged:
@@ -414,7 +448,7 @@ func (m *IMAP4) continuation(r *response) {
 	c := m.contWaiter
 	m.contWaiter = nil
 	if c != nil && c.name == "IDLE" {
-		m.idling = c
+		m.startIdle(c)
 	}
 	m.mu.Unlock()
 	if c == nil {
@@ -462,7 +496,7 @@ func (m *IMAP4) untagged(r *response) bool {
 		m.store.add(r.typ, r.num, r.data, owner)
 	}
 	if m.idling != nil && r.typ != "OK" {
-		m.poke(m.idleEnd)
+		m.askEndIdle("server data")
 	}
 	bye := r.typ == "BYE"
 	if bye {
@@ -543,6 +577,12 @@ func (m *IMAP4) tagged(r *response) bool {
 		return true
 	}
 	delete(m.pending, r.tag)
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
+	if m.idling == c { // the server ended the IDLE itself
+		m.idling, m.idleEnding = nil, false
+	}
 	if m.contWaiter == c {
 		m.contWaiter = nil
 	}
@@ -669,6 +709,9 @@ func (m *IMAP4) fail(err error) {
 		}
 	}
 	victims = append(victims, m.queue...)
+	if m.idling != nil && m.idling.idleTimer != nil {
+		m.idling.idleTimer.Stop()
+	}
 	m.pending, m.queue, m.contWaiter, m.idling = map[string]*Command{}, nil, nil, nil
 	loggingOut := m.logout != nil
 	m.mu.Unlock()

@@ -2,54 +2,62 @@ package imaplib2
 
 import "time"
 
-// idle runs an IDLE command on the writer goroutine once its line is sent:
-// it waits for the server's "+", then for a reason to end the IDLE (the
-// timeout, data from the server, another command issued), sends DONE and
-// waits for the tagged response. It returns false when the connection has
+// IDLE needs no goroutine of its own while the server idles. The writer
+// sends IDLE and waits for the server's "+" (idleStarted); the reader, on
+// that "+", arms the IDLE's timer (startIdle). The writer then stops if it
+// has nothing else to do. Whatever ends the IDLE — the timer, data from the
+// server (askEndIdle), or a command issued (enqueue) — wakes the writer,
+// which sends DONE (endIdle) and waits for the IDLE to complete before it
+// sends anything else.
+
+// idleStarted waits, on the writer goroutine, until the server accepts or
+// refuses the IDLE command c. It returns false when the connection has
 // ended.
-func (m *IMAP4) idle(c *Command) bool {
+func (m *IMAP4) idleStarted(c *Command) bool {
 	select {
-	case <-c.cont: // the reader has set m.idling
+	case <-c.cont:
+		m.debug.logf(debugIdle, "writer", "%s IDLE started, timeout %v", c.tag, c.idleFor)
+		return true
 	case <-c.tagged: // refused
 		return true
 	case <-m.closed:
 		return false
 	}
-	m.debug.logf(debugIdle, "writer", "%s IDLE started, timeout %v", c.tag, c.idleFor)
-	timer := time.NewTimer(c.idleFor)
-	defer timer.Stop()
-	for reason := ""; reason == ""; {
-		select {
-		case <-timer.C:
-			reason = "timeout"
-			m.mu.Lock()
+}
+
+// startIdle records, when the server's "+" arrives, that it idles for c
+// and arms c's timeout. The caller holds m.mu.
+func (m *IMAP4) startIdle(c *Command) {
+	m.idling, m.idleEnding = c, false
+	c.idleTimer = time.AfterFunc(c.idleFor, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.idling == c {
 			m.store.add("IDLE", 0, []Datum{{Text: "TIMEOUT"}}, nil)
-			m.mu.Unlock()
-		case <-m.idleEnd:
-			reason = "server data"
-		case <-m.kick:
-			m.mu.Lock()
-			if len(m.queue) > 0 {
-				reason = "command issued"
-			}
-			m.mu.Unlock()
-		case <-c.tagged: // the server ended it
-			m.endIdle()
-			return true
-		case <-m.closed:
-			return false
+			m.askEndIdle("timeout")
 		}
-		if reason != "" {
-			m.debug.logf(debugIdle, "writer", "%s IDLE ends: %s", c.tag, reason)
-		}
+	})
+}
+
+// askEndIdle asks the writer to end the current IDLE. The caller holds
+// m.mu.
+func (m *IMAP4) askEndIdle(reason string) {
+	if !m.idleEnding {
+		m.debug.logf(debugIdle, "reader", "%s IDLE ends: %s", m.idling.tag, reason)
 	}
-	m.endIdle()
+	m.idleEnding = true
+	m.wakeWriter()
+}
+
+// endIdle sends DONE for the IDLE command c on the writer goroutine and
+// waits for c to complete. It returns false when the connection has ended.
+func (m *IMAP4) endIdle(c *Command) bool {
 	m.debug.logf(debugWire, "writer", "> DONE")
-	if _, err := m.w.WriteString("DONE\r\n"); err != nil {
-		m.fail(newError(ErrAbort, "", "writing to the server", err))
-		return false
+	_, err := m.w.WriteString("DONE\r\n")
+	if err == nil {
+		err = m.flush()
 	}
-	if err := m.flush(); err != nil {
+	if err != nil {
 		m.fail(newError(ErrAbort, "", "writing to the server", err))
 		return false
 	}
@@ -59,13 +67,4 @@ func (m *IMAP4) idle(c *Command) bool {
 	case <-m.closed:
 		return false
 	}
-}
-
-// endIdle records that the server no longer idles, so that the inactivity
-// timeout applies again.
-func (m *IMAP4) endIdle() {
-	m.mu.Lock()
-	m.idling = nil
-	m.lastActivity.Store(time.Now().UnixNano())
-	m.mu.Unlock()
 }

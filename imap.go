@@ -172,6 +172,8 @@ type IMAP4 struct {
 	pending      map[string]*Command // sent, awaiting their tagged response
 	contWaiter   *Command            // the command expecting a "+"
 	idling       *Command            // the IDLE command while the server idles
+	idleEnding   bool                // the IDLE was asked to end
+	writing      bool                // the writer goroutine runs
 	bye          string              // the text of the server's BYE
 	byeSeen      bool
 	logout       *Command
@@ -180,7 +182,6 @@ type IMAP4 struct {
 	watchdog     *time.Timer
 
 	kick    chan struct{} // wakes the writer: queue or pending changed
-	idleEnd chan struct{} // the reader saw data that ends IDLE
 	resume  chan struct{} // the reader may go on after a transport change
 	closed  chan struct{} // closed when the connection ends
 	done    chan struct{} // closed when reader and writer have exited
@@ -279,7 +280,6 @@ func start(transport io.ReadWriteCloser, host string, o Options, debug *debugLog
 		pending:   make(map[string]*Command),
 		store:     newStore(o.MaxStoredResponses),
 		kick:      make(chan struct{}, 1),
-		idleEnd:   make(chan struct{}, 1),
 		resume:    make(chan struct{}),
 		closed:    make(chan struct{}),
 		done:      make(chan struct{}),
@@ -297,9 +297,8 @@ func start(transport io.ReadWriteCloser, host string, o Options, debug *debugLog
 		return nil, err
 	}
 	m.startWatchdog()
-	m.running.Store(2)
+	m.running.Store(1)
 	go m.readLoop()
-	go m.writeLoop()
 	if len(m.Capabilities()) == 0 {
 		if _, err := m.Capability().Wait(); err != nil {
 			m.Shutdown()
