@@ -352,7 +352,7 @@ func (m *IMAP4) readGreeting() error {
 
 // writeBufferSize is the writer's buffer: literals larger than it bypass
 // it, so a small one keeps an idle connection cheap.
-const writeBufferSize = 4 << 10
+const writeBufferSize = 1 << 10
 
 // setStreams puts the reader and writer on new streams (after STARTTLS or
 // COMPRESS). Every read counts as activity for the inactivity timeout.
