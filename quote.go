@@ -146,11 +146,8 @@ func isAtom(s string) bool {
 	return true
 }
 
-// isSequenceSet reports whether s is an RFC 3501 sequence-set: comma
-// separated numbers, "*" or ranges of them, such as "1,3:5,9:*".
-func isSequenceSet(s string) bool { return scanSet(s, nil) }
-
-// scanSet reports whether s is a sequence-set, appending every range in it
+// scanSet reports whether s is an RFC 3501 sequence-set (comma separated
+// numbers, "*" or ranges of them, such as "1,3:5,9:*"), appending every range in it
 // to ranges (unless nil), low end first; "*" is seqStar.
 func scanSet(s string, ranges *seqRanges) bool {
 	if s == "" {
