@@ -94,9 +94,14 @@ func (m *IMAP4) writeLoop() {
 		case c == nil:
 			return
 		}
-		if c.spec.sync && !m.waitUntil(func() bool { return len(m.pending) == 0 }) {
-			c.complete(Result{}, withCommand(m.failure(), c.name))
-			return
+		if c.spec.sync {
+			if err := m.flush(); err != nil {
+				m.fail(newError(ErrAbort, "", "writing to the server", err))
+			}
+			if !m.waitUntil(func() bool { return len(m.pending) == 0 }) {
+				c.complete(Result{}, withCommand(m.failure(), c.name))
+				return
+			}
 		}
 		if err := m.admit(c); err != nil {
 			c.complete(Result{}, err)
@@ -114,22 +119,36 @@ func (m *IMAP4) writeLoop() {
 
 // nextWork returns the writer's next task: an IDLE to end (because a
 // command is waiting or the IDLE was asked to end), or the next command.
-// With neither, it records that the writer stops and returns nils.
+// With neither, it sends what is buffered, records that the writer stops
+// and returns nils.
 func (m *IMAP4) nextWork() (c, idle *Command) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	switch {
-	case m.err != nil:
-	case m.idling != nil && (m.idleEnding || len(m.queue) > 0):
-		idle = m.idling
-		m.idling, m.idleEnding = nil, false
-		m.lastActivity.Store(time.Now().UnixNano()) // the inactivity timeout applies again
-		return nil, idle
-	case m.idling == nil && m.popQueue(&c):
-		return c, nil
+	for {
+		m.mu.Lock()
+		switch {
+		case m.err != nil:
+			m.writing = false
+			m.mu.Unlock()
+			return nil, nil
+		case m.idling != nil && (m.idleEnding || len(m.queue) > 0):
+			idle = m.idling
+			m.idling, m.idleEnding = nil, false
+			m.lastActivity.Store(time.Now().UnixNano()) // the inactivity timeout applies again
+			m.mu.Unlock()
+			return nil, idle
+		case m.idling == nil && m.popQueue(&c):
+			m.mu.Unlock()
+			return c, nil
+		case m.w.Buffered() > 0: // commands held back to go out together
+			m.mu.Unlock()
+			if err := m.flush(); err != nil {
+				m.fail(newError(ErrAbort, "", "writing to the server", err))
+			}
+			continue
+		}
+		m.writing = false
+		m.mu.Unlock()
+		return nil, nil
 	}
-	m.writing = false
-	return nil, nil
 }
 
 // popQueue takes the first queued command into *c, if there is one. The
@@ -283,7 +302,17 @@ func (m *IMAP4) send(c *Command) error {
 	case "AUTHENTICATE":
 		return m.authenticate(c)
 	}
+	if !c.spec.sync && m.moreQueued() {
+		return nil // the next command's write or flush sends it too
+	}
 	return m.flush()
+}
+
+// moreQueued reports whether commands are waiting to be sent.
+func (m *IMAP4) moreQueued() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.queue) > 0
 }
 
 // appendShown adds the debug form of an argument: secrets are hidden,
