@@ -5,10 +5,13 @@
 //
 // # The model
 //
-// An IMAP4 is one connection. It owns three goroutines: a writer that sends
-// commands in the order they were issued, a reader that parses every server
-// response and routes it, and a callback goroutine that runs OnDone
-// callbacks one at a time.
+// An IMAP4 is one connection. It owns up to three goroutines: a reader that
+// parses every server response and routes it (for the whole life of the
+// connection), a writer that sends commands in the order they were issued
+// (while there are commands to send or an IDLE to end), and a callback
+// goroutine that runs OnDone callbacks one at a time (while there are
+// callbacks to run). An idle connection, even one in IDLE, costs one
+// goroutine.
 //
 // Every command method (Select, Fetch, Search, ...) returns a *Command at
 // once, without waiting for the server. Read its outcome in whichever way
