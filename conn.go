@@ -95,9 +95,7 @@ func (m *IMAP4) writeLoop() {
 			return
 		}
 		if c.spec.sync {
-			if err := m.flush(); err != nil {
-				m.fail(newError(ErrAbort, "", "writing to the server", err))
-			}
+			m.wrote(m.flush())
 			if !m.waitUntil(func() bool { return len(m.pending) == 0 }) {
 				c.complete(Result{}, withCommand(m.failure(), c.name))
 				return
@@ -107,8 +105,7 @@ func (m *IMAP4) writeLoop() {
 			c.complete(Result{}, err)
 			continue
 		}
-		if err := m.send(c); err != nil {
-			m.fail(newError(ErrAbort, "", "writing to the server", err))
+		if !m.wrote(m.send(c)) {
 			return
 		}
 		if c.spec.sync && !m.finishSync(c) {
@@ -140,9 +137,7 @@ func (m *IMAP4) nextWork() (c, idle *Command) {
 			return c, nil
 		case m.w.Buffered() > 0: // commands held back to go out together
 			m.mu.Unlock()
-			if err := m.flush(); err != nil {
-				m.fail(newError(ErrAbort, "", "writing to the server", err))
-			}
+			m.wrote(m.flush())
 			continue
 		}
 		m.writing = false
@@ -161,6 +156,15 @@ func (m *IMAP4) popQueue(c **Command) bool {
 	m.queue[0] = nil
 	m.queue = m.queue[1:]
 	return true
+}
+
+// wrote reports whether a write succeeded; a failed one ends the
+// connection.
+func (m *IMAP4) wrote(err error) bool {
+	if err != nil {
+		m.fail(newError(ErrAbort, "", "writing to the server", err))
+	}
+	return err == nil
 }
 
 // failure returns why the connection ended.
@@ -423,9 +427,7 @@ func (m *IMAP4) followUp(c *Command) (Result, error) {
 // capabilityNow sends CAPABILITY from the writer itself, ahead of the queue.
 func (m *IMAP4) capabilityNow() *Command {
 	c := m.newCommand("CAPABILITY")
-	if err := m.send(c); err != nil {
-		m.fail(newError(ErrAbort, "", "writing to the server", err))
-	}
+	m.wrote(m.send(c))
 	return c
 }
 

@@ -57,8 +57,7 @@ func (m *IMAP4) endIdle(c *Command) bool {
 	if err == nil {
 		err = m.flush()
 	}
-	if err != nil {
-		m.fail(newError(ErrAbort, "", "writing to the server", err))
+	if !m.wrote(err) {
 		return false
 	}
 	select {
