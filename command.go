@@ -3,7 +3,6 @@ package imaplib2
 import (
 	"context"
 	"crypto/tls"
-	"strings"
 	"sync"
 	"time"
 )
@@ -13,33 +12,36 @@ import (
 // outcome is read with Wait, WaitContext, Done or OnDone, in any mix.
 type Command struct {
 	m    *IMAP4
+	spec *commandSpec
 	name string // the command word(s), e.g. "FETCH" or "UID FETCH"
-	spec spec
 	args []arg
 	err  error // an argument that cannot be sent, found while building
 
-	collect   []string                     // untagged types the command collects, in order
-	ranges    seqRanges                    // FETCH/STORE: the messages whose data it collects; nil: all
-	byUID     bool                         // ranges holds UIDs
+	collect   []string                     // untagged types it collects, in the Result's order
+	set       seqRanges                    // keyed FETCH data: the messages (or UIDs) it asked for; nil: all
+	statusOf  string                       // STATUS: the mailbox whose data it collects
 	auth      func([]byte) ([]byte, error) // AUTHENTICATE's challenge handler
 	each      func([]Datum)                // FetchFunc's handler
 	idleFor   time.Duration                // IDLE's timeout
-	idleTimer *time.Timer                  // IDLE's timeout, armed when the server idles
 	examine   bool                         // SELECT/EXAMINE: read-only selection
 	tlsConfig *tls.Config                  // STARTTLS's configuration
 
-	// Set by the writer when the command goes on the wire.
+	// Guarded by m.mu; set when the command goes on the wire.
 	tag        string
-	seq        uint64      // issue order, for aborting in order
-	received   []string    // the single-response types it has received
-	capsAtSend int         // capability updates before the command was sent
-	cont       chan string // continuation requests, for a command that expects them
+	seq        uint64  // issue order, for aborting in order
+	collected  []entry // the untagged data routed to it, in arrival order
+	capsAtSend int     // capability updates before the command was sent
+	idleTimer  *time.Timer
 
-	// tagged is closed by the reader when the tagged response has been
-	// handled, for a command the writer waits on (state-changing ones and
-	// those with literals); status holds it. Commands with a follow-up
-	// step (STARTTLS, COMPRESS, LOGIN without capabilities) complete after
-	// that step.
+	// cont carries the server's continuation requests to the writer, for a
+	// command whose description expects them.
+	cont chan string
+
+	// tagged is closed by the reader once the tagged response has been
+	// handled, for a command the writer waits on (one that runs alone or
+	// sends literals); status holds that response. A command whose
+	// description has a follow-up (a transport switch, learning the
+	// capabilities) completes after it, on the writer.
 	tagged chan struct{}
 	status *response
 
@@ -117,7 +119,7 @@ func (c *Command) complete(res Result, err error) {
 	close(c.done)
 	c.mu.Unlock()
 	if err != nil {
-		c.m.debug.logf(debugState, "caller", "%s %s => %v", c.tag, c.name, err)
+		c.m.debug.event(debugState, c.tag, "%s => %v", c.name, err)
 	}
 	for _, fn := range callbacks {
 		c.m.callbacks.run(callback{fn, c})
@@ -132,90 +134,155 @@ const (
 	inAuth
 	inSelected
 	inLogout
-)
 
-var stateBits = map[string]states{NONAUTH: inNonAuth, AUTH: inAuth, SELECTED: inSelected, LOGOUT: inLogout}
-
-// spec describes a command: where it is valid, whether it is one of
-// imaplib2's state-changing ("sync") commands, what it collects.
-type spec struct {
-	valid   states
-	sync    bool
-	collect []string
-}
-
-const (
 	anyState = inNonAuth | inAuth | inSelected
 	authSel  = inAuth | inSelected
 )
 
-// commands is imaplib2's command table (behaviour notes §1.2 and §1.9), with
-// IDLE and COMPRESS also valid in the authenticated state (RFC 9051, 4978).
-var commands = map[string]spec{
-	"APPEND":        {authSel, true, nil},
-	"AUTHENTICATE":  {inNonAuth, true, nil},
-	"CAPABILITY":    {anyState, false, []string{"CAPABILITY"}},
-	"CHECK":         {inSelected, false, nil},
-	"CLOSE":         {inSelected, true, nil},
-	"COMPRESS":      {authSel, true, nil},
-	"COPY":          {inSelected, false, nil},
-	"CREATE":        {authSel, false, nil},
-	"DELETE":        {authSel, false, nil},
-	"DELETEACL":     {authSel, false, nil},
-	"ENABLE":        {inAuth, true, nil},
-	"EXAMINE":       {authSel, true, []string{"EXISTS"}},
-	"EXPUNGE":       {inSelected, false, []string{"EXPUNGE"}},
-	"FETCH":         {inSelected, false, []string{"FETCH"}},
-	"GETACL":        {authSel, false, []string{"ACL"}},
-	"GETANNOTATION": {authSel, false, []string{"ANNOTATION"}},
-	"GETQUOTA":      {authSel, false, []string{"QUOTA"}},
-	"GETQUOTAROOT":  {authSel, false, []string{"QUOTAROOT", "QUOTA"}},
-	"ID":            {anyState | inLogout, false, []string{"ID"}},
-	"IDLE":          {authSel, true, nil},
-	"LIST":          {authSel, false, []string{"LIST"}},
-	"LOGIN":         {inNonAuth, true, nil},
-	"LOGOUT":        {anyState | inLogout, true, nil},
-	"LSUB":          {authSel, false, []string{"LSUB"}},
-	"MYRIGHTS":      {authSel, false, []string{"MYRIGHTS"}},
-	"NAMESPACE":     {authSel, false, []string{"NAMESPACE"}},
-	"NOOP":          {anyState, false, nil},
-	"PARTIAL":       {inSelected, false, []string{"FETCH"}},
-	"PROXYAUTH":     {inAuth, true, nil},
-	"RENAME":        {authSel, false, nil},
-	"SEARCH":        {inSelected, false, []string{"SEARCH"}},
-	"SELECT":        {authSel, true, []string{"EXISTS"}},
-	"SETACL":        {authSel, true, nil},
-	"SETANNOTATION": {authSel, false, []string{"ANNOTATION"}},
-	"SETQUOTA":      {authSel, true, []string{"QUOTA"}},
-	"SORT":          {inSelected, false, []string{"SORT"}},
-	"STARTTLS":      {inNonAuth, true, nil},
-	"STATUS":        {authSel, false, []string{"STATUS"}},
-	"STORE":         {inSelected, false, []string{"FETCH"}},
-	"SUBSCRIBE":     {authSel, true, nil},
-	"THREAD":        {inSelected, false, []string{"THREAD"}},
-	"UID":           {inSelected, false, []string{"FETCH"}},
-	"UNSELECT":      {inSelected, true, nil}, // RFC 3691, through Xatom
-	"UNSUBSCRIBE":   {authSel, true, nil},
+var stateBits = map[string]states{NONAUTH: inNonAuth, AUTH: inAuth, SELECTED: inSelected, LOGOUT: inLogout}
+
+// A commandSpec describes a command. The connection reads it to decide
+// when the command may go on the wire, what it collects, how its
+// continuations are answered and what its tagged response does to the
+// session; nothing else branches on a command's name.
+type commandSpec struct {
+	name       string
+	valid      states // the states it may be sent in
+	capability string // the capability it needs; without it, ErrError and nothing is sent
+
+	// alone: imaplib2's "sync" commands, which change the state. Such a
+	// command waits until nothing is pending and holds back every later
+	// command until it has completed.
+	alone bool
+
+	// collects lists the untagged types it collects, in the order its
+	// Result lists them. Data of a keyless type (see keyedTypes) carries
+	// nothing that names its command, so a command that collects one
+	// never shares the wire with an earlier command that collects it too:
+	// it waits, and then collects every response of that type until its
+	// own tagged reply.
+	collects []string
+	byUID    bool // its FETCH data is keyed by UID, not message number
+
+	dialog dialog // the continuation requests it answers, beyond literals
+
+	// After its tagged response: failsOnNO makes a NO an ErrError;
+	// onOK and onNO are the new state ("" keeps it); learnsCaps asks for
+	// the capabilities when the tagged OK did not announce them;
+	// switches is the transport change that completes it (refused
+	// before sending when that layer is already active).
+	failsOnNO  bool
+	onOK, onNO string
+	learnsCaps bool
+	switches   transportSwitch
+
+	selects   bool // SELECT, EXAMINE: a new selection (see admit)
+	logsOut   bool // LOGOUT: the connection ends with it
+	ignoresRO bool // still sent after the mailbox became read-only
 }
 
-// xatomSpec is the spec of commands sent with Xatom: valid in any state
-// but LOGOUT and, as their effect is unknown, state-changing.
-var xatomSpec = spec{valid: anyState, sync: true}
+// dialog is how a command answers the server's continuation requests.
+type dialog uint8
 
-// newCommand starts building a command named name.
-func (m *IMAP4) newCommand(name string) *Command {
-	sp, ok := commands[name]
-	if !ok {
-		sp = xatomSpec
-	}
-	return &Command{m: m, name: name, spec: sp, collect: sp.collect, done: make(chan struct{})}
+const (
+	noDialog   dialog = iota // only its synchronising literals, if any
+	saslDialog               // AUTHENTICATE: challenges until the tagged reply
+	idleDialog               // IDLE: one "+", then DONE when it must end
+)
+
+// transportSwitch is the change of streams that follows a tagged OK.
+type transportSwitch uint8
+
+const (
+	noSwitch       transportSwitch = iota
+	tlsSwitch                      // STARTTLS
+	compressSwitch                 // COMPRESS DEFLATE
+)
+
+// keyedTypes are the untagged types whose data names the command it
+// answers: FETCH by message number or UID, STATUS by mailbox name.
+// Commands that collect them pipeline freely.
+var keyedTypes = map[string]bool{"FETCH": true, "STATUS": true}
+
+// The command table: imaplib2's commands (behaviour notes §1.2 and §1.9),
+// with IDLE and COMPRESS also valid in the authenticated state (RFC 9051,
+// RFC 4978).
+var (
+	cmdAppend       = &commandSpec{name: "APPEND", valid: authSel, alone: true}
+	cmdAuthenticate = &commandSpec{name: "AUTHENTICATE", valid: inNonAuth, alone: true, dialog: saslDialog, failsOnNO: true, onOK: AUTH, learnsCaps: true}
+	cmdCapability   = &commandSpec{name: "CAPABILITY", valid: anyState, collects: []string{"CAPABILITY"}}
+	cmdCheck        = &commandSpec{name: "CHECK", valid: inSelected}
+	cmdClose        = &commandSpec{name: "CLOSE", valid: inSelected, alone: true, onOK: AUTH, onNO: AUTH, ignoresRO: true}
+	cmdCompress     = &commandSpec{name: "COMPRESS", valid: authSel, alone: true, capability: "COMPRESS=DEFLATE", failsOnNO: true, switches: compressSwitch}
+	cmdCopy         = &commandSpec{name: "COPY", valid: inSelected}
+	cmdCreate       = &commandSpec{name: "CREATE", valid: authSel}
+	cmdDelete       = &commandSpec{name: "DELETE", valid: authSel}
+	cmdDeleteACL    = &commandSpec{name: "DELETEACL", valid: authSel}
+	cmdEnable       = &commandSpec{name: "ENABLE", valid: inAuth, alone: true, capability: "ENABLE"}
+	cmdExamine      = &commandSpec{name: "EXAMINE", valid: authSel, alone: true, collects: []string{"EXISTS"}, onOK: SELECTED, onNO: AUTH, selects: true, ignoresRO: true}
+	cmdExpunge      = &commandSpec{name: "EXPUNGE", valid: inSelected, collects: []string{"EXPUNGE"}}
+	cmdFetch        = &commandSpec{name: "FETCH", valid: inSelected, collects: []string{"FETCH"}}
+	cmdGetACL       = &commandSpec{name: "GETACL", valid: authSel, collects: []string{"ACL"}}
+	cmdGetAnnot     = &commandSpec{name: "GETANNOTATION", valid: authSel, collects: []string{"ANNOTATION"}}
+	cmdGetQuota     = &commandSpec{name: "GETQUOTA", valid: authSel, collects: []string{"QUOTA"}}
+	cmdGetQuotaRoot = &commandSpec{name: "GETQUOTAROOT", valid: authSel, collects: []string{"QUOTAROOT", "QUOTA"}}
+	cmdID           = &commandSpec{name: "ID", valid: anyState | inLogout, collects: []string{"ID"}}
+	cmdIdle         = &commandSpec{name: "IDLE", valid: authSel, alone: true, capability: "IDLE", dialog: idleDialog}
+	cmdList         = &commandSpec{name: "LIST", valid: authSel, collects: []string{"LIST"}}
+	cmdLogin        = &commandSpec{name: "LOGIN", valid: inNonAuth, alone: true, failsOnNO: true, onOK: AUTH, learnsCaps: true}
+	cmdLogout       = &commandSpec{name: "LOGOUT", valid: anyState | inLogout, alone: true, logsOut: true, ignoresRO: true}
+	cmdLsub         = &commandSpec{name: "LSUB", valid: authSel, collects: []string{"LSUB"}}
+	cmdMyRights     = &commandSpec{name: "MYRIGHTS", valid: authSel, collects: []string{"MYRIGHTS"}}
+	cmdNamespace    = &commandSpec{name: "NAMESPACE", valid: authSel, collects: []string{"NAMESPACE"}}
+	cmdNoop         = &commandSpec{name: "NOOP", valid: anyState}
+	cmdRecent       = &commandSpec{name: "NOOP", valid: anyState, collects: []string{"RECENT"}}
+	cmdPartial      = &commandSpec{name: "PARTIAL", valid: inSelected, collects: []string{"FETCH"}}
+	cmdProxyAuth    = &commandSpec{name: "PROXYAUTH", valid: inAuth, alone: true}
+	cmdRename       = &commandSpec{name: "RENAME", valid: authSel}
+	cmdSearch       = &commandSpec{name: "SEARCH", valid: inSelected, collects: []string{"SEARCH"}}
+	cmdSelect       = &commandSpec{name: "SELECT", valid: authSel, alone: true, collects: []string{"EXISTS"}, onOK: SELECTED, onNO: AUTH, selects: true, ignoresRO: true}
+	cmdSetACL       = &commandSpec{name: "SETACL", valid: authSel, alone: true}
+	cmdSetAnnot     = &commandSpec{name: "SETANNOTATION", valid: authSel, collects: []string{"ANNOTATION"}}
+	cmdSetQuota     = &commandSpec{name: "SETQUOTA", valid: authSel, alone: true, collects: []string{"QUOTA"}}
+	cmdSort         = &commandSpec{name: "SORT", valid: inSelected, collects: []string{"SORT"}}
+	cmdStartTLS     = &commandSpec{name: "STARTTLS", valid: inNonAuth, alone: true, capability: "STARTTLS", failsOnNO: true, learnsCaps: true, switches: tlsSwitch}
+	cmdStatus       = &commandSpec{name: "STATUS", valid: authSel, collects: []string{"STATUS"}}
+	cmdStore        = &commandSpec{name: "STORE", valid: inSelected, collects: []string{"FETCH"}}
+	cmdSubscribe    = &commandSpec{name: "SUBSCRIBE", valid: authSel, alone: true}
+	cmdThread       = &commandSpec{name: "THREAD", valid: inSelected, collects: []string{"THREAD"}}
+	cmdUnsubscribe  = &commandSpec{name: "UNSUBSCRIBE", valid: authSel, alone: true}
+	cmdUnselect     = &commandSpec{name: "UNSELECT", valid: inSelected, alone: true, onOK: AUTH} // RFC 3691
+
+	// UID commands collect FETCH data keyed by UID (FETCH, STORE) or the
+	// data of the command they wrap (SEARCH, SORT, THREAD).
+	cmdUIDFetch  = &commandSpec{name: "UID FETCH", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
+	cmdUIDSearch = &commandSpec{name: "UID SEARCH", valid: inSelected, collects: []string{"SEARCH"}}
+	cmdUIDSort   = &commandSpec{name: "UID SORT", valid: inSelected, collects: []string{"SORT"}}
+	cmdUIDThread = &commandSpec{name: "UID THREAD", valid: inSelected, collects: []string{"THREAD"}}
+	cmdUIDOther  = &commandSpec{name: "UID", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
+
+	// Xatom's commands: their effect is unknown, so they run alone. A
+	// command sent this way gets no dialog, whatever its name.
+	cmdXatom = &commandSpec{name: "", valid: anyState, alone: true}
+)
+
+// xatomSpecs are the extension commands that Xatom knows by name: those
+// whose effect on the state it must follow. None of them has a dialog.
+var xatomSpecs = map[string]*commandSpec{"UNSELECT": cmdUnselect}
+
+// uidSpecs maps the word after UID to its description.
+var uidSpecs = map[string]*commandSpec{
+	"FETCH": cmdUIDFetch, "SEARCH": cmdUIDSearch, "SORT": cmdUIDSort, "THREAD": cmdUIDThread,
+}
+
+// newCommand starts building a command of the given description.
+func (m *IMAP4) newCommand(spec *commandSpec) *Command {
+	return &Command{m: m, name: spec.name, spec: spec, collect: spec.collects, done: make(chan struct{})}
 }
 
 // quoter returns the quoting rules in force.
 func (m *IMAP4) quoter() quoter {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return quoter{utf8: m.utf8}
+	return quoter{utf8: m.session.utf8Mode()}
 }
 
 // add appends an encoded argument, remembering the first encoding error.
@@ -230,48 +297,40 @@ func (c *Command) add(a arg, err error) *Command {
 	return c
 }
 
-// astring adds arguments quoted by the seed's rules.
-func (c *Command) astring(values ...string) *Command {
+// encoded adds arguments of form f, encoded under the rules now in force;
+// the writer encodes them again if the rules change before they are sent.
+func (c *Command) encoded(f form, values ...string) *Command {
 	q := c.m.quoter()
 	for _, v := range values {
-		c.add(q.astring(v))
+		c.add(q.encode(f, v))
 	}
 	return c
 }
 
-// mailbox adds mailbox-name arguments, quoted by the seed's rules. A name
-// with characters outside printable ASCII is encoded in modified UTF-7
-// unless UTF8=ACCEPT is in force; an ASCII name is sent as it is, so that
-// names as LIST returns them (already encoded) go back unchanged.
-func (c *Command) mailbox(names ...string) *Command {
-	q := c.m.quoter()
-	for _, name := range names {
-		if strings.IndexByte(name, 0) >= 0 {
-			c.add(arg{}, errNUL)
-			continue
-		}
-		if !q.utf8 && !isPrintableASCII(name) {
-			name = EncodeMailboxName(name)
-		}
-		c.add(q.astring(name))
-	}
-	return c
-}
+// astring adds arguments quoted by the seed's rules.
+func (c *Command) astring(values ...string) *Command { return c.encoded(formAString, values...) }
 
-// set adds a message-set argument. A valid sequence set is sent as it is,
-// and the command then collects only FETCH data of the messages in it (by
-// number, or by UID for UID commands).
-func (c *Command) set(messageSet string, byUID bool) *Command {
-	trimmed := strings.Trim(messageSet, "'")
-	if ranges, ok := parseSet(trimmed); ok {
-		c.ranges, c.byUID = ranges, byUID
+// mailbox adds mailbox-name arguments (see quoter.mailbox).
+func (c *Command) mailbox(names ...string) *Command { return c.encoded(formMailbox, names...) }
+
+// seqSet adds a message-set argument. A valid sequence set is sent as it
+// is, and keys the FETCH data the command collects: only the messages (or
+// UIDs) in it are routed to it.
+func (c *Command) seqSet(messageSet string) *Command {
+	trimmed := messageSet
+	if len(trimmed) >= 2 && trimmed[0] == '\'' && trimmed[len(trimmed)-1] == '\'' {
+		trimmed = trimmed[1 : len(trimmed)-1]
+	}
+	if set, ok := parseSeqSet(trimmed); ok {
+		c.set = set
 		return c.add(arg{text: trimmed}, nil)
 	}
-	return c.add(c.m.quoter().astring(messageSet))
+	return c.astring(messageSet)
 }
 
 // raw adds arguments that are sent exactly as given (FETCH items, STATUS
-// names, STORE commands); only CR, LF and NUL are refused.
+// names, STORE commands); only what could break the command's framing is
+// refused.
 func (c *Command) raw(values ...string) *Command {
 	for _, v := range values {
 		c.add(verbatim(v))
@@ -290,42 +349,35 @@ func (c *Command) issue() *Command {
 	return c
 }
 
-// A seqRanges is a parsed sequence set.
-type seqRanges [][2]uint32
-
-// parseSet parses a sequence set; "*" alone stands for any message, as the
-// client does not know which is the last.
-func parseSet(s string) (seqRanges, bool) {
-	var rs seqRanges
-	ok := scanSet(s, &rs)
-	for i := range rs {
-		if rs[i][0] == seqStar {
-			rs[i][0] = 1
-		}
-	}
-	return rs, ok
-}
-
-func (rs seqRanges) contains(n uint32) bool {
-	if n == 0 {
-		return false
-	}
-	for _, r := range rs {
-		if r[0] <= n && n <= r[1] {
+// literals reports whether any argument is a literal.
+func (c *Command) literals() bool {
+	for _, a := range c.args {
+		if a.isLiteral {
 			return true
 		}
 	}
 	return false
 }
 
-// accepts reports whether a FETCH response is one of c's: one of the
-// messages (or UIDs) in its set, or any if it has no set.
-func (c *Command) accepts(e *entry) bool {
-	switch {
-	case c.ranges == nil:
-		return true
-	case c.byUID:
-		return c.ranges.contains(e.uid())
+// contains reports whether n is in the set, reading a range that ends in
+// "*" as n and up.
+func (set seqRanges) contains(n uint32) bool {
+	for _, r := range set {
+		if r.Lo <= n && n <= r.Hi {
+			return true
+		}
 	}
-	return c.ranges.contains(e.num)
+	return false
+}
+
+// mayContain reports whether n could be in the set although contains says
+// no: "10:*" holds the last message even when that is below 10 (RFC 3501
+// §6.4.8), and the client does not know which is last.
+func (set seqRanges) mayContain(n uint32) bool {
+	for _, r := range set {
+		if r.Hi == seqStar && n < r.Lo {
+			return true
+		}
+	}
+	return false
 }

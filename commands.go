@@ -23,18 +23,14 @@ func (m *IMAP4) Append(mailbox, flags string, date time.Time, message []byte) *C
 	if mailbox == "" {
 		mailbox = "INBOX"
 	}
-	c := m.newCommand("APPEND").mailbox(mailbox)
+	c := m.newCommand(cmdAppend).mailbox(mailbox)
 	if flags != "" {
 		c.add(parenthesized(flags))
 	}
 	if !date.IsZero() {
 		c.add(arg{text: Time2Internaldate(date)}, nil)
 	}
-	body := arg{literal: normalizeCRLF(message), isLiteral: true}
-	if m.quoter().utf8 { // RFC 6855: UTF8 (~{N} literal8 )
-		body.text, body.binary, body.closer = "UTF8 (", true, ")"
-	}
-	return c.add(body, nil).issue()
+	return c.add(m.quoter().encode(formMessage, string(normalizeCRLF(message)))).issue()
 }
 
 // normalizeCRLF turns every CR, LF and CRLF of msg into CRLF, as imaplib2
@@ -62,7 +58,7 @@ func normalizeCRLF(msg []byte) []byte {
 // the response, which is sent base64-encoded; an error from auth cancels the
 // exchange ("*"). A failure is an ErrError with the server's text.
 func (m *IMAP4) Authenticate(mechanism string, auth func(challenge []byte) (response []byte, err error)) *Command {
-	c := m.newCommand("AUTHENTICATE")
+	c := m.newCommand(cmdAuthenticate)
 	if auth == nil {
 		return c.add(arg{}, fmt.Errorf("no authentication function")).issue()
 	}
@@ -72,34 +68,34 @@ func (m *IMAP4) Authenticate(mechanism string, auth func(challenge []byte) (resp
 
 // Capability asks the server for its capabilities; the data is the raw
 // CAPABILITY line. Capabilities also reflects it.
-func (m *IMAP4) Capability() *Command { return m.newCommand("CAPABILITY").issue() }
+func (m *IMAP4) Capability() *Command { return m.newCommand(cmdCapability).issue() }
 
 // Check asks for a checkpoint of the selected mailbox.
-func (m *IMAP4) Check() *Command { return m.newCommand("CHECK").issue() }
+func (m *IMAP4) Check() *Command { return m.newCommand(cmdCheck).issue() }
 
 // Close closes the selected mailbox, removing messages marked \Deleted,
 // and returns to the AUTH state. (Use Shutdown or Logout to end the
 // connection.)
-func (m *IMAP4) Close() *Command { return m.newCommand("CLOSE").issue() }
+func (m *IMAP4) Close() *Command { return m.newCommand(cmdClose).issue() }
 
 // Copy copies the messages of messageSet to the end of newMailbox.
 func (m *IMAP4) Copy(messageSet, newMailbox string) *Command {
-	return m.newCommand("COPY").set(messageSet, false).mailbox(newMailbox).issue()
+	return m.newCommand(cmdCopy).seqSet(messageSet).mailbox(newMailbox).issue()
 }
 
 // Create creates mailbox.
 func (m *IMAP4) Create(mailbox string) *Command {
-	return m.newCommand("CREATE").mailbox(mailbox).issue()
+	return m.newCommand(cmdCreate).mailbox(mailbox).issue()
 }
 
 // Delete deletes mailbox.
 func (m *IMAP4) Delete(mailbox string) *Command {
-	return m.newCommand("DELETE").mailbox(mailbox).issue()
+	return m.newCommand(cmdDelete).mailbox(mailbox).issue()
 }
 
 // DeleteACL removes the access rights of who on mailbox (RFC 4314).
 func (m *IMAP4) DeleteACL(mailbox, who string) *Command {
-	return m.newCommand("DELETEACL").mailbox(mailbox).astring(who).issue()
+	return m.newCommand(cmdDeleteACL).mailbox(mailbox).astring(who).issue()
 }
 
 // Enable enables a server extension (RFC 5161), e.g. "UTF8=ACCEPT". Once
@@ -107,13 +103,13 @@ func (m *IMAP4) DeleteACL(mailbox, who string) *Command {
 // arguments go as quoted UTF-8 and mailbox names are no longer encoded in
 // modified UTF-7.
 func (m *IMAP4) Enable(capability string) *Command {
-	return m.newCommand("ENABLE").astring(capability).issue()
+	return m.newCommand(cmdEnable).astring(capability).issue()
 }
 
 // EnableCompression starts COMPRESS=DEFLATE (RFC 4978) and waits for it:
 // from then on, both directions are compressed.
 func (m *IMAP4) EnableCompression() error {
-	_, err := m.newCommand("COMPRESS").raw("DEFLATE").issue().Wait()
+	_, err := m.newCommand(cmdCompress).raw("DEFLATE").issue().Wait()
 	return err
 }
 
@@ -122,14 +118,14 @@ func (m *IMAP4) Examine(mailbox string) *Command { return m.Select(mailbox, true
 
 // Expunge removes the messages marked \Deleted; the data lists the
 // EXPUNGE message numbers in the order they arrived.
-func (m *IMAP4) Expunge() *Command { return m.newCommand("EXPUNGE").issue() }
+func (m *IMAP4) Expunge() *Command { return m.newCommand(cmdExpunge).issue() }
 
 // Fetch fetches messageParts, such as "(UID BODY[TEXT])" or "BODY[]",
 // which are sent exactly as given, of the messages in messageSet. The data
 // holds each message's response: its text up to each literal with the
 // literal, then the text after the last literal.
 func (m *IMAP4) Fetch(messageSet, messageParts string) *Command {
-	return m.newCommand("FETCH").set(messageSet, false).raw(messageParts).issue()
+	return m.newCommand(cmdFetch).seqSet(messageSet).raw(messageParts).issue()
 }
 
 // FetchFunc is Fetch for large results: each message's response is handed
@@ -142,46 +138,44 @@ func (m *IMAP4) Fetch(messageSet, messageParts string) *Command {
 // not wait for them. A panic in each is recovered and reported in the
 // debug log.
 func (m *IMAP4) FetchFunc(messageSet, messageParts string, each func(message []Datum)) *Command {
-	c := m.newCommand("FETCH").set(messageSet, false).raw(messageParts)
+	c := m.newCommand(cmdFetch).seqSet(messageSet).raw(messageParts)
 	c.each = each
 	return c.issue()
 }
 
 // UIDFetchFunc is FetchFunc for UID FETCH.
 func (m *IMAP4) UIDFetchFunc(uidSet, messageParts string, each func(message []Datum)) *Command {
-	c := m.newCommand("UID")
-	c.name = "UID FETCH"
-	c.set(uidSet, true).raw(messageParts)
+	c := m.newCommand(cmdUIDFetch).seqSet(uidSet).raw(messageParts)
 	c.each = each
 	return c.issue()
 }
 
 // GetACL returns the access control list of mailbox (RFC 4314).
 func (m *IMAP4) GetACL(mailbox string) *Command {
-	return m.newCommand("GETACL").mailbox(mailbox).issue()
+	return m.newCommand(cmdGetACL).mailbox(mailbox).issue()
 }
 
 // GetAnnotation returns annotations of mailbox (ANNOTATEMORE).
 func (m *IMAP4) GetAnnotation(mailbox, entry, attribute string) *Command {
-	return m.newCommand("GETANNOTATION").mailbox(mailbox).astring(entry, attribute).issue()
+	return m.newCommand(cmdGetAnnot).mailbox(mailbox).astring(entry, attribute).issue()
 }
 
 // GetQuota returns the usage and limits of a quota root (RFC 2087).
 func (m *IMAP4) GetQuota(root string) *Command {
-	return m.newCommand("GETQUOTA").astring(root).issue()
+	return m.newCommand(cmdGetQuota).astring(root).issue()
 }
 
 // GetQuotaRoot returns the quota roots of mailbox: the QUOTAROOT data
 // first, then the QUOTA data, in one list.
 func (m *IMAP4) GetQuotaRoot(mailbox string) *Command {
-	return m.newCommand("GETQUOTAROOT").mailbox(mailbox).issue()
+	return m.newCommand(cmdGetQuotaRoot).mailbox(mailbox).issue()
 }
 
 // ID exchanges identification with the server (RFC 2971). With no fields
 // it sends ID NIL; one field is sent as it is (an already formatted list);
 // otherwise fields are name/value pairs, quoted, with "" sent as NIL.
 func (m *IMAP4) ID(fields ...string) *Command {
-	c := m.newCommand("ID")
+	c := m.newCommand(cmdID)
 	switch {
 	case len(fields) == 0:
 		return c.raw("NIL").issue()
@@ -194,21 +188,16 @@ func (m *IMAP4) ID(fields ...string) *Command {
 	for i, f := range fields {
 		a, err := arg{text: "NIL"}, error(nil)
 		if f != "" {
-			if a, err = q.quoted(f); err != nil {
-				return c.add(a, err).issue()
-			}
+			a, err = q.encode(formQuoted, f)
 		}
+		var open, close string
 		if i == 0 {
-			a.text = "(" + a.text
+			open = "("
 		}
 		if i == len(fields)-1 {
-			if a.isLiteral {
-				a.closer = ")"
-			} else {
-				a.text += ")"
-			}
+			close = ")"
 		}
-		c.add(a, nil)
+		c.add(a.wrapped(open, close), err)
 	}
 	return c.issue()
 }
@@ -221,7 +210,7 @@ func (m *IMAP4) Idle(timeout time.Duration) *Command {
 	if timeout <= 0 {
 		timeout = DefaultIdleTimeout
 	}
-	c := m.newCommand("IDLE")
+	c := m.newCommand(cmdIdle)
 	c.idleFor = timeout
 	return c.issue()
 }
@@ -229,21 +218,21 @@ func (m *IMAP4) Idle(timeout time.Duration) *Command {
 // List lists the mailboxes matching pattern in directory, e.g.
 // List(`""`, "*").
 func (m *IMAP4) List(directory, pattern string) *Command {
-	return m.newCommand("LIST").mailbox(directory, pattern).issue()
+	return m.newCommand(cmdList).mailbox(directory, pattern).issue()
 }
 
 // Lsub lists the subscribed mailboxes matching pattern in directory.
 func (m *IMAP4) Lsub(directory, pattern string) *Command {
-	return m.newCommand("LSUB").mailbox(directory, pattern).issue()
+	return m.newCommand(cmdLsub).mailbox(directory, pattern).issue()
 }
 
 // Login identifies the client with a plaintext password. The password is
 // always quoted (or sent as a literal) and never shown in debug output. A
 // failure is an ErrError with the server's text.
 func (m *IMAP4) Login(user, password string) *Command {
-	secret, err := m.quoter().quoted(password)
+	secret, err := m.quoter().encode(formQuoted, password)
 	secret.secret = true
-	return m.newCommand("LOGIN").astring(user).add(secret, err).issue()
+	return m.newCommand(cmdLogin).astring(user).add(secret, err).issue()
 }
 
 // LoginCramMD5 authenticates with CRAM-MD5 (RFC 2195).
@@ -258,29 +247,29 @@ func (m *IMAP4) LoginCramMD5(user, password string) *Command {
 // Logout ends the session and the connection. Its Result has Type "BYE"
 // and the server's BYE text. When it completes, the connection's reader and
 // writer have stopped; every later command completes with ErrAbort.
-func (m *IMAP4) Logout() *Command { return m.newCommand("LOGOUT").issue() }
+func (m *IMAP4) Logout() *Command { return m.newCommand(cmdLogout).issue() }
 
 // MyRights returns the caller's rights on mailbox (RFC 4314).
 func (m *IMAP4) MyRights(mailbox string) *Command {
-	return m.newCommand("MYRIGHTS").mailbox(mailbox).issue()
+	return m.newCommand(cmdMyRights).mailbox(mailbox).issue()
 }
 
 // Namespace returns the server's namespaces (RFC 2342).
-func (m *IMAP4) Namespace() *Command { return m.newCommand("NAMESPACE").issue() }
+func (m *IMAP4) Namespace() *Command { return m.newCommand(cmdNamespace).issue() }
 
 // Noop does nothing; it gives the server a chance to report changes, which
 // stay available through Response.
-func (m *IMAP4) Noop() *Command { return m.newCommand("NOOP").issue() }
+func (m *IMAP4) Noop() *Command { return m.newCommand(cmdNoop).issue() }
 
 // Partial fetches length bytes from start of one part of a message (an
 // obsolete IMAP2bis command).
 func (m *IMAP4) Partial(messageNum, messagePart string, start, length int) *Command {
-	return m.newCommand("PARTIAL").set(messageNum, false).raw(messagePart, strconv.Itoa(start), strconv.Itoa(length)).issue()
+	return m.newCommand(cmdPartial).seqSet(messageNum).raw(messagePart, strconv.Itoa(start), strconv.Itoa(length)).issue()
 }
 
 // ProxyAuth assumes the identity of user (for administrators).
 func (m *IMAP4) ProxyAuth(user string) *Command {
-	return m.newCommand("PROXYAUTH").astring(user).issue()
+	return m.newCommand(cmdProxyAuth).astring(user).issue()
 }
 
 // Recent returns the stored RECENT responses if there are any, or else
@@ -288,30 +277,28 @@ func (m *IMAP4) ProxyAuth(user string) *Command {
 // data is one empty Datum.
 func (m *IMAP4) Recent() *Command {
 	m.mu.Lock()
-	data := m.store.take("RECENT", nil)
+	data := m.router.store.take("RECENT")
 	m.mu.Unlock()
+	c := m.newCommand(cmdRecent)
 	if len(data) > 0 {
-		c := m.newCommand("NOOP")
 		c.complete(Result{Type: "OK", Data: data}, nil)
 		return c
 	}
-	c := m.newCommand("NOOP")
-	c.collect = []string{"RECENT"}
 	return c.issue()
 }
 
 // Rename renames oldMailbox to newMailbox.
 func (m *IMAP4) Rename(oldMailbox, newMailbox string) *Command {
-	return m.newCommand("RENAME").mailbox(oldMailbox, newMailbox).issue()
+	return m.newCommand(cmdRename).mailbox(oldMailbox, newMailbox).issue()
 }
 
 // Search searches the selected mailbox; the data is the SEARCH line of
 // matching message numbers. charset "" sends no CHARSET. Each criterion is
 // quoted by the usual rules: Search("", "SUBJECT", "hello world").
 func (m *IMAP4) Search(charset string, criteria ...string) *Command {
-	c := m.newCommand("SEARCH")
+	c := m.newCommand(cmdSearch)
 	if charset != "" {
-		if m.quoter().utf8 {
+		if m.session.utf8Mode() {
 			return c.add(arg{}, fmt.Errorf("a charset is not valid in UTF8 mode")).issue()
 		}
 		c.raw("CHARSET").astring(charset)
@@ -327,30 +314,30 @@ func (m *IMAP4) Select(mailbox string, readonly bool) *Command {
 	if mailbox == "" {
 		mailbox = "INBOX"
 	}
-	name := "SELECT"
+	spec := cmdSelect
 	if readonly {
-		name = "EXAMINE"
+		spec = cmdExamine
 	}
-	c := m.newCommand(name)
+	c := m.newCommand(spec)
 	c.examine = readonly
 	return c.mailbox(mailbox).issue()
 }
 
 // SetACL grants who the rights what on mailbox (RFC 4314).
 func (m *IMAP4) SetACL(mailbox, who, what string) *Command {
-	return m.newCommand("SETACL").mailbox(mailbox).astring(who, what).issue()
+	return m.newCommand(cmdSetACL).mailbox(mailbox).astring(who, what).issue()
 }
 
 // SetAnnotation sets annotations: mailbox, then entry and attribute-value
 // list pairs.
 func (m *IMAP4) SetAnnotation(args ...string) *Command {
-	return m.newCommand("SETANNOTATION").astring(args...).issue()
+	return m.newCommand(cmdSetAnnot).astring(args...).issue()
 }
 
 // SetQuota sets the resource limits of a quota root, e.g.
 // SetQuota("", "(STORAGE 512)").
 func (m *IMAP4) SetQuota(root, limits string) *Command {
-	return m.newCommand("SETQUOTA").astring(root, limits).issue()
+	return m.newCommand(cmdSetQuota).astring(root, limits).issue()
 }
 
 // Sort searches and sorts (RFC 5256): Sort("REVERSE DATE", "UTF-8", "ALL").
@@ -360,7 +347,7 @@ func (m *IMAP4) Sort(sortCriteria, charset string, searchCriteria ...string) *Co
 	if charset == "" {
 		charset = "UTF-8"
 	}
-	c := m.newCommand("SORT")
+	c := m.newCommand(cmdSort)
 	c.add(parenthesized(sortCriteria))
 	return c.astring(charset).astring(searchCriteria...).issue()
 }
@@ -371,7 +358,7 @@ func (m *IMAP4) Sort(sortCriteria, charset string, searchCriteria ...string) *Co
 // failed handshake ends the connection: it never goes on in plaintext.
 // The capabilities are learned again afterwards.
 func (m *IMAP4) StartTLS(config *tls.Config) *Command {
-	c := m.newCommand("STARTTLS")
+	c := m.newCommand(cmdStartTLS)
 	c.tlsConfig = config
 	return c.issue()
 }
@@ -379,20 +366,22 @@ func (m *IMAP4) StartTLS(config *tls.Config) *Command {
 // Status returns the status items names, e.g. "(MESSAGES UNSEEN)", of
 // mailbox; names is sent as it is.
 func (m *IMAP4) Status(mailbox, names string) *Command {
-	return m.newCommand("STATUS").mailbox(mailbox).raw(names).issue()
+	c := m.newCommand(cmdStatus).mailbox(mailbox)
+	c.statusOf = m.quoter().mailboxName(mailbox)
+	return c.raw(names).issue()
 }
 
 // Store changes the flags of the messages in messageSet: command is e.g.
 // "+FLAGS" or "-FLAGS.SILENT", flags e.g. `\Deleted` (parentheses are
 // added when missing). The data holds the FETCH responses it caused.
 func (m *IMAP4) Store(messageSet, command, flags string) *Command {
-	c := m.newCommand("STORE").set(messageSet, false).raw(command)
+	c := m.newCommand(cmdStore).seqSet(messageSet).raw(command)
 	return c.add(parenthesized(flags)).issue()
 }
 
 // Subscribe subscribes to mailbox.
 func (m *IMAP4) Subscribe(mailbox string) *Command {
-	return m.newCommand("SUBSCRIBE").mailbox(mailbox).issue()
+	return m.newCommand(cmdSubscribe).mailbox(mailbox).issue()
 }
 
 // Thread threads messages (RFC 5256): Thread("REFERENCES", "UTF-8", "ALL").
@@ -400,7 +389,7 @@ func (m *IMAP4) Thread(algorithm, charset string, searchCriteria ...string) *Com
 	if charset == "" {
 		charset = "UTF-8"
 	}
-	return m.newCommand("THREAD").raw(algorithm).astring(charset).astring(searchCriteria...).issue()
+	return m.newCommand(cmdThread).raw(algorithm).astring(charset).astring(searchCriteria...).issue()
 }
 
 // UID runs command (FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD,
@@ -409,17 +398,15 @@ func (m *IMAP4) Thread(algorithm, charset string, searchCriteria ...string) *Com
 // UIDs in their set.
 func (m *IMAP4) UID(command string, args ...string) *Command {
 	sub := strings.ToUpper(command)
-	c := m.newCommand("UID")
-	c.name = uidNames[sub]
-	if c.name == "" {
-		c.name = "UID " + sub
+	spec := uidSpecs[sub]
+	if spec == nil {
+		spec = &commandSpec{}
+		*spec = *cmdUIDOther
+		spec.name = "UID " + sub
 	}
+	c := m.newCommand(spec)
 	if _, err := verbatim(sub); err != nil || !isAtom(sub) {
 		return c.add(arg{}, fmt.Errorf("bad UID command %q", command)).issue()
-	}
-	switch sub {
-	case "SEARCH", "SORT", "THREAD":
-		c.collect = []string{sub}
 	}
 	switch {
 	case sub == "SORT" && len(args) >= 2:
@@ -430,7 +417,7 @@ func (m *IMAP4) UID(command string, args ...string) *Command {
 	case len(args) == 0 || sub == "SEARCH" || sub == "SORT" || sub == "THREAD":
 		return c.astring(args...).issue()
 	}
-	c.set(args[0], true)
+	c.seqSet(args[0])
 	switch {
 	case sub == "FETCH":
 		c.raw(args[1:]...)
@@ -444,20 +431,21 @@ func (m *IMAP4) UID(command string, args ...string) *Command {
 	return c.issue()
 }
 
-// uidNames spares an allocation for the usual UID commands.
-var uidNames = map[string]string{"FETCH": "UID FETCH", "STORE": "UID STORE", "COPY": "UID COPY",
-	"MOVE": "UID MOVE", "SEARCH": "UID SEARCH", "SORT": "UID SORT", "THREAD": "UID THREAD", "EXPUNGE": "UID EXPUNGE"}
-
 // Unsubscribe unsubscribes from mailbox.
 func (m *IMAP4) Unsubscribe(mailbox string) *Command {
-	return m.newCommand("UNSUBSCRIBE").mailbox(mailbox).issue()
+	return m.newCommand(cmdUnsubscribe).mailbox(mailbox).issue()
 }
 
 // Xatom sends an extension command the server announced, e.g.
 // Xatom("UNSELECT"). As its effect is unknown, it runs alone, like a
 // state-changing command, and its data is the tagged response's text.
 func (m *IMAP4) Xatom(name string, args ...string) *Command {
-	c := m.newCommand(strings.ToUpper(name))
+	spec := xatomSpecs[strings.ToUpper(name)]
+	if spec == nil {
+		spec = cmdXatom
+	}
+	c := m.newCommand(spec)
+	c.name = strings.ToUpper(name)
 	if !isAtom(c.name) {
 		return c.add(arg{}, fmt.Errorf("bad command name %q", name)).issue()
 	}

@@ -4,17 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 )
 
-// This file holds the connection's life: the writer goroutine that sends
-// commands, the reader goroutine that receives and routes responses, the
-// inactivity timer, and how a failure completes every pending command.
+// This file holds the pipeline: the queue of issued commands, the pending
+// map of sent ones, the writer goroutine that sends them (and only writes),
+// the reader goroutine that reads and routes responses, the one routine
+// that switches the transport for STARTTLS and COMPRESS, the inactivity
+// timer, and how a failure completes every command.
+//
+// Each hop happens in one place: caller → enqueue → writeLoop/send → wire →
+// readLoop → dispatch → the Command (and its callbacks).
 
 // enqueue hands a command to the writer. It never blocks.
 func (m *IMAP4) enqueue(c *Command) {
@@ -28,19 +30,19 @@ func (m *IMAP4) enqueue(c *Command) {
 	m.issued++
 	c.seq = m.issued
 	m.queue = append(m.queue, c)
-	m.wakeWriter()
+	m.wakeWriterLocked()
 	m.mu.Unlock()
 }
 
-// wakeWriter makes the writer look at its work again, starting its
+// wakeWriterLocked makes the writer look at its work again, starting its
 // goroutine if none runs: the writer exits whenever it has nothing to do,
 // so that an idle connection (or one in IDLE) costs only its reader. The
 // caller holds m.mu.
-func (m *IMAP4) wakeWriter() {
+func (m *IMAP4) wakeWriterLocked() {
 	switch {
 	case m.err != nil:
 	case m.writing:
-		m.poke(m.kick)
+		poke(m.kick)
 	default:
 		m.writing = true
 		m.running.Add(1)
@@ -49,7 +51,7 @@ func (m *IMAP4) wakeWriter() {
 }
 
 // poke signals ch without blocking; the receiver re-checks what changed.
-func (m *IMAP4) poke(ch chan struct{}) {
+func poke(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
@@ -78,9 +80,9 @@ func (m *IMAP4) waitUntil(cond func() bool) bool {
 }
 
 // writeLoop is the writer goroutine: it sends the queued commands in order,
-// letting a state-changing command go only once nothing else is pending and
-// holding later commands back until it has completed, and ends an IDLE when
-// asked to. It exits when there is nothing left to do.
+// each when its description allows (see waitTurn), answers the
+// continuation requests of the command it is sending, and ends an IDLE
+// when asked to. It exits when there is nothing left to do.
 func (m *IMAP4) writeLoop() {
 	defer m.exited()
 	for {
@@ -94,12 +96,9 @@ func (m *IMAP4) writeLoop() {
 		case c == nil:
 			return
 		}
-		if c.spec.sync {
-			m.wrote(m.flush())
-			if !m.waitUntil(func() bool { return len(m.pending) == 0 }) {
-				c.complete(Result{}, withCommand(m.failure(), c.name))
-				return
-			}
+		if !m.waitTurn(c) {
+			c.complete(Result{}, withCommand(m.failure(), c.name))
+			return
 		}
 		if err := m.admit(c); err != nil {
 			c.complete(Result{}, err)
@@ -108,7 +107,7 @@ func (m *IMAP4) writeLoop() {
 		if !m.wrote(m.send(c)) {
 			return
 		}
-		if c.spec.sync && !m.finishSync(c) {
+		if c.spec.alone && !m.finishAlone(c) {
 			return
 		}
 	}
@@ -126,13 +125,13 @@ func (m *IMAP4) nextWork() (c, idle *Command) {
 			m.writing = false
 			m.mu.Unlock()
 			return nil, nil
-		case m.idling != nil && (m.idleEnding || len(m.queue) > 0):
-			idle = m.idling
-			m.idling, m.idleEnding = nil, false
+		case m.idleState == idleActive && (m.idleEnding || len(m.queue) > 0):
+			m.idleState = idleDoneSent
 			m.lastActivity.Store(time.Now().UnixNano()) // the inactivity timeout applies again
+			idle = m.idle
 			m.mu.Unlock()
 			return nil, idle
-		case m.idling == nil && m.popQueue(&c):
+		case m.idle == nil && m.popQueueLocked(&c):
 			m.mu.Unlock()
 			return c, nil
 		case m.w.Buffered() > 0: // commands held back to go out together
@@ -146,9 +145,9 @@ func (m *IMAP4) nextWork() (c, idle *Command) {
 	}
 }
 
-// popQueue takes the first queued command into *c, if there is one. The
-// caller holds m.mu.
-func (m *IMAP4) popQueue(c **Command) bool {
+// popQueueLocked takes the first queued command into *c, if there is one.
+// The caller holds m.mu.
+func (m *IMAP4) popQueueLocked(c **Command) bool {
 	if len(m.queue) == 0 {
 		return false
 	}
@@ -156,6 +155,30 @@ func (m *IMAP4) popQueue(c **Command) bool {
 	m.queue[0] = nil
 	m.queue = m.queue[1:]
 	return true
+}
+
+// waitTurn holds c back until its description lets it go: a command that
+// runs alone waits until nothing is pending; one that collects a keyless
+// type waits until no pending command collects that type. It returns
+// false when the connection has ended.
+func (m *IMAP4) waitTurn(c *Command) bool {
+	var ready func() bool
+	switch {
+	case c.spec.alone:
+		ready = func() bool { return len(m.pending) == 0 }
+	case len(c.collect) > 0:
+		ready = func() bool { return !m.router.busy(c) }
+	default:
+		return true
+	}
+	m.mu.Lock()
+	now := ready()
+	m.mu.Unlock()
+	if now {
+		return true
+	}
+	m.wrote(m.flush()) // what is buffered must go before we wait for its answers
+	return m.waitUntil(ready)
 }
 
 // wrote reports whether a write succeeded; a failed one ends the
@@ -175,64 +198,57 @@ func (m *IMAP4) failure() error {
 }
 
 // admit checks, just before sending, that c may be sent now, and applies
-// its effects on the client's state: SELECT forgets stored responses,
-// LOGOUT enters the LOGOUT state.
+// what sending it does to the session: a new selection forgets the stored
+// responses, LOGOUT enters the LOGOUT state.
 func (m *IMAP4) admit(c *Command) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
 		return withCommand(m.err, c.name)
 	}
-	if c.spec.valid&stateBits[m.state] == 0 {
-		return newError(ErrError, c.name, "command illegal in state "+m.state, nil)
+	s := &m.session
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	spec := c.spec
+	refusal := ErrError
+	if spec.switches == tlsSwitch {
+		refusal = ErrAbort // imaplib2 raises abort for STARTTLS
 	}
-	switch c.name {
-	case "SELECT", "EXAMINE", "CLOSE", "LOGOUT":
-	default:
-		if m.readonlySeen {
-			return newError(ErrReadonly, c.name, "mailbox status changed to READ-ONLY", nil)
-		}
+	switch {
+	case spec.valid&stateBits[s.state] == 0:
+		return newError(ErrError, c.name, "command illegal in state "+s.state, nil)
+	case s.readonlySeen && !spec.ignoresRO:
+		return newError(ErrReadonly, c.name, "mailbox status changed to READ-ONLY", nil)
+	case spec.capability != "" && !s.hasCapabilityLocked(spec.capability):
+		return newError(refusal, c.name, "server does not support "+spec.capability, nil)
+	case spec.switches == tlsSwitch && s.tls:
+		return newError(refusal, c.name, "TLS session already established", nil)
+	case spec.switches == compressSwitch && s.compressed:
+		return newError(refusal, c.name, "compression already active", nil)
 	}
-	if capability := requiredCapability[c.name]; capability != "" && !m.hasCapability(capability) {
-		return newError(ErrError, c.name, "server does not support "+capability, nil)
-	}
-	switch c.name {
-	case "SELECT", "EXAMINE":
-		m.store.flush()
-		m.readonlySeen = false
-		m.examined = c.examine
-	case "LOGOUT":
-		m.state = LOGOUT
-		m.logout = c
-	case "STARTTLS":
-		if m.tlsActive {
-			return newError(ErrAbort, c.name, "TLS session already established", nil)
-		}
-	case "COMPRESS":
-		if m.compressed {
-			return newError(ErrError, c.name, "compression already active", nil)
-		}
-	}
-	if c.name != "SELECT" && c.name != "EXAMINE" {
+	if spec.selects {
+		m.router.store.flush()
+		s.readonlySeen = false
+		s.examined = c.examine
+	} else {
 		for _, typ := range []string{"OK", "NO", "BAD"} {
-			m.store.drop(typ)
+			m.router.store.take(typ)
 		}
+	}
+	if spec.logsOut {
+		s.state = LOGOUT
+		m.logout = c
 	}
 	return nil
 }
 
-// requiredCapability names the capability without which a command is
-// refused before it is sent.
-var requiredCapability = map[string]string{
-	"IDLE":     "IDLE",
-	"STARTTLS": "STARTTLS",
-	"COMPRESS": "COMPRESS=DEFLATE",
-	"ENABLE":   "ENABLE",
-}
-
-// send writes c: its tag and name, its arguments and literals, and for
-// AUTHENTICATE the answers to the server's challenges. It returns an error
-// only when writing fails.
+// send writes c: its tag and name, its arguments and literals, and the
+// answers to the continuation requests its description expects. It
+// returns an error only when writing fails.
+//
+// A command that expects a "+" is registered as the one waiting for it
+// before any byte that could make the server send it is written: the
+// server may answer before the write call returns.
 func (m *IMAP4) send(c *Command) error {
 	m.mu.Lock()
 	if m.err != nil {
@@ -246,16 +262,23 @@ func (m *IMAP4) send(c *Command) error {
 	c.mu.Lock()
 	c.tag = tag
 	c.mu.Unlock()
-	c.capsAtSend = m.capsVersion
-	if c.spec.sync || slices.ContainsFunc(c.args, func(a arg) bool { return a.isLiteral }) {
+	c.capsAtSend = m.session.capabilityVersion()
+	if c.spec.alone || c.literals() {
 		c.tagged = make(chan struct{})
 	}
 	if len(m.pending) == 0 {
 		m.lastActivity.Store(time.Now().UnixNano())
 	}
 	m.pending[tag] = c
-	m.store.register(c)
-	literalPlus := m.hasCapability("LITERAL+")
+	m.router.register(c)
+	q := m.quoter()
+	literalPlus := m.session.hasCapability("LITERAL+")
+	if c.spec.dialog == idleDialog {
+		m.idle, m.idleState, m.idleEnding = c, idleSent, false
+	}
+	if c.spec.dialog != noDialog || c.literals() && !literalPlus {
+		m.expectContinuationLocked(c)
+	}
 	m.mu.Unlock()
 
 	line := append(append(append(m.line[:0], tag...), ' '), c.name...)
@@ -264,14 +287,16 @@ func (m *IMAP4) send(c *Command) error {
 	if m.debug.enabled(debugWire) {
 		shown = append(shown, line...)
 	}
-	for _, a := range c.args {
+	for i, a := range c.args {
+		a = a.forMode(q)
 		line = append(append(line, ' '), a.text...)
-		if shown != nil {
-			shown = appendShown(shown, a, literalPlus)
-		}
 		if !a.isLiteral {
+			if shown != nil {
+				shown = append(append(shown, ' '), shownArg(a)...)
+			}
 			continue
 		}
+		announced := len(line)
 		if a.binary {
 			line = append(line, '~')
 		}
@@ -279,16 +304,28 @@ func (m *IMAP4) send(c *Command) error {
 		if literalPlus {
 			line = append(line, '+')
 		}
-		if _, err := m.w.Write(append(line, "}\r\n"...)); err != nil {
+		line = append(line, '}')
+		if shown != nil {
+			shown = append(append(append(shown, ' '), shownArg(a)...), line[announced:]...)
+		}
+		line = append(line, "\r\n"...)
+		if _, err := m.w.Write(line); err != nil {
 			return err
 		}
 		if !literalPlus {
 			if _, ok, err := m.awaitContinuation(c); !ok || err != nil {
 				return err
 			}
+			if c.literalAfter(i) {
+				m.expectContinuation(c)
+			}
 		}
 		if _, err := m.w.Write(a.literal); err != nil {
 			return err
+		}
+		if shown != nil {
+			m.debug.sent(tag, string(shown))
+			shown = fmt.Appendf(shown[:0], "<%d literal bytes>%s", len(a.literal), a.closer)
 		}
 		line = append(line[:0], a.closer...)
 	}
@@ -296,20 +333,36 @@ func (m *IMAP4) send(c *Command) error {
 		return err
 	}
 	if shown != nil {
-		m.debug.logf(debugWire, "writer", "> %s", shown)
-	} else if m.debug.enabled(debugState) {
-		m.debug.logf(debugState, "writer", "%s %s", tag, c.name)
+		m.debug.sent(tag, string(shown))
+	} else {
+		m.debug.event(debugState, tag, "%s", c.name)
 	}
-	switch c.name {
-	case "IDLE":
-		m.expectContinuation(c)
-	case "AUTHENTICATE":
+	switch {
+	case c.spec.dialog == saslDialog:
 		return m.authenticate(c)
-	}
-	if !c.spec.sync && m.moreQueued() {
+	case !c.spec.alone && m.moreQueued():
 		return nil // the next command's write or flush sends it too
 	}
 	return m.flush()
+}
+
+// literalAfter reports whether an argument after the i-th is a literal.
+func (c *Command) literalAfter(i int) bool {
+	for _, a := range c.args[i+1:] {
+		if a.isLiteral {
+			return true
+		}
+	}
+	return false
+}
+
+// shownArg is an argument as the debug log shows it: secrets are hidden;
+// a literal shows what precedes its announcement.
+func shownArg(a arg) string {
+	if a.secret {
+		return "<redacted>"
+	}
+	return a.text
 }
 
 // moreQueued reports whether commands are waiting to be sent.
@@ -319,45 +372,29 @@ func (m *IMAP4) moreQueued() bool {
 	return len(m.queue) > 0
 }
 
-// appendShown adds the debug form of an argument: secrets are hidden,
-// literals shown by their size.
-func appendShown(shown []byte, a arg, literalPlus bool) []byte {
-	shown = append(shown, ' ')
-	plus := ""
-	if literalPlus {
-		plus = "+"
-	}
-	switch {
-	case a.secret:
-		return append(shown, "<redacted>"...)
-	case a.isLiteral:
-		return fmt.Appendf(shown, "%s{%d%s} <%d literal bytes>%s", a.text, len(a.literal), plus, len(a.literal), a.closer)
-	}
-	return append(shown, a.text...)
-}
+// flush sends what the writer has buffered.
+func (m *IMAP4) flush() error { return m.w.Flush() }
 
-// flush sends what the writer has buffered and counts it as activity.
-func (m *IMAP4) flush() error {
-	err := m.w.Flush()
-	m.lastActivity.Store(time.Now().UnixNano())
-	return err
-}
-
-// expectContinuation routes the next "+" to c. The caller then flushes.
-func (m *IMAP4) expectContinuation(c *Command) {
-	m.mu.Lock()
+// expectContinuationLocked routes the next "+" to c. The caller holds
+// m.mu, and writes what provokes the "+" only afterwards.
+func (m *IMAP4) expectContinuationLocked(c *Command) {
 	if c.cont == nil {
 		c.cont = make(chan string, 1)
 	}
 	m.contWaiter = c
+}
+
+// expectContinuation routes the next "+" to c.
+func (m *IMAP4) expectContinuation(c *Command) {
+	m.mu.Lock()
+	m.expectContinuationLocked(c)
 	m.mu.Unlock()
 }
 
 // awaitContinuation flushes and waits for the server's "+" for c, and
-// returns its text. It reports false if c completed instead (the server
+// returns its text. It reports false if c was answered instead (the server
 // refused it) or the connection ended.
 func (m *IMAP4) awaitContinuation(c *Command) (string, bool, error) {
-	m.expectContinuation(c)
 	if err := m.flush(); err != nil {
 		return "", false, err
 	}
@@ -371,11 +408,12 @@ func (m *IMAP4) awaitContinuation(c *Command) (string, bool, error) {
 	}
 }
 
-// finishSync waits until the state-changing command c has completed,
-// running its follow-up step (STARTTLS, COMPRESS, capabilities after LOGIN)
-// on the way. It returns false when the connection has ended.
-func (m *IMAP4) finishSync(c *Command) bool {
-	if c.name == "IDLE" {
+// finishAlone waits until c, which runs alone, has completed, running its
+// follow-up on the way: the transport switch of STARTTLS and COMPRESS, and
+// learning the capabilities after a login that did not announce them. It
+// returns false when the connection has ended; c has then completed too.
+func (m *IMAP4) finishAlone(c *Command) bool {
+	if c.spec.dialog == idleDialog {
 		return m.idleStarted(c)
 	}
 	select {
@@ -383,9 +421,8 @@ func (m *IMAP4) finishSync(c *Command) bool {
 	case <-m.closed:
 		return false
 	}
-	if c.status != nil {
-		res, err := m.followUp(c)
-		c.complete(res, err)
+	if c.status != nil { // set by the reader before it closed c.tagged
+		c.complete(m.followUp(c))
 	}
 	select {
 	case <-c.done:
@@ -395,38 +432,71 @@ func (m *IMAP4) finishSync(c *Command) bool {
 	}
 }
 
-// followUp runs the step that completes a successful STARTTLS, COMPRESS,
-// LOGIN or AUTHENTICATE after its tagged OK.
+// followUp runs the step that completes c after its tagged OK.
 func (m *IMAP4) followUp(c *Command) (Result, error) {
-	var err error
-	switch c.name {
-	case "STARTTLS":
-		err = m.upgradeTLS(c)
-	case "COMPRESS":
-		err = m.startCompression()
-	}
-	if err != nil {
-		m.fail(newError(ErrAbort, c.name, "cannot switch the connection", err))
-		return Result{}, withCommand(m.failure(), c.name)
-	}
-	if c.name == "STARTTLS" || c.name == "COMPRESS" {
-		select { // the reader goes on, on the new streams
-		case m.resume <- struct{}{}:
-		case <-m.closed:
-			return Result{}, withCommand(m.failure(), c.name)
+	if c.spec.switches != noSwitch {
+		if err := m.switchTransport(c); err != nil {
+			return Result{}, err
 		}
 	}
-	if c.name != "COMPRESS" {
+	if c.needsCapabilities() {
 		if _, err := m.capabilityNow().Wait(); err != nil {
-			return Result{}, err
+			return Result{}, withCommand(err, c.name)
 		}
 	}
 	return Result{Type: "OK", Data: []Datum{{Text: c.status.text}}}, nil
 }
 
+// needsCapabilities reports whether c must ask for the capabilities after
+// its tagged OK: always after STARTTLS (what the server said before TLS is
+// not to be trusted), after a login only when the server did not announce
+// them meanwhile.
+func (c *Command) needsCapabilities() bool {
+	if c.spec.switches == tlsSwitch {
+		return true
+	}
+	return c.spec.learnsCaps && c.capsAtSend == c.m.session.capabilityVersion()
+}
+
+// switchTransport is the one routine that changes the connection's
+// streams, for STARTTLS and COMPRESS. It runs on the writer after the
+// command's tagged OK, while the reader waits for it (pauseForSwitch) and
+// no other command is in flight: it builds the new streams, then lets the
+// reader go on with them. A failure ends the connection.
+func (m *IMAP4) switchTransport(c *Command) error {
+	var err error
+	switch c.spec.switches {
+	case tlsSwitch:
+		err = m.upgradeTLS(c)
+	case compressSwitch:
+		err = m.startCompression()
+	}
+	if err != nil {
+		m.fail(newError(ErrAbort, c.name, "cannot switch the connection", err))
+		return withCommand(m.failure(), c.name)
+	}
+	select {
+	case m.resume <- struct{}{}:
+		return nil
+	case <-m.closed:
+		return withCommand(m.failure(), c.name)
+	}
+}
+
+// pauseForSwitch holds the reader while the writer switches the transport;
+// it returns false when the connection has ended instead.
+func (m *IMAP4) pauseForSwitch() bool {
+	select {
+	case <-m.resume:
+		return true
+	case <-m.closed:
+		return false
+	}
+}
+
 // capabilityNow sends CAPABILITY from the writer itself, ahead of the queue.
 func (m *IMAP4) capabilityNow() *Command {
-	c := m.newCommand("CAPABILITY")
+	c := m.newCommand(cmdCapability)
 	m.wrote(m.send(c))
 	return c
 }
@@ -440,7 +510,6 @@ func (m *IMAP4) readLoop() {
 			m.fail(readFailure(err))
 			return
 		}
-		m.lastActivity.Store(time.Now().UnixNano())
 		if !m.dispatch(r) {
 			return
 		}
@@ -467,79 +536,102 @@ func (m *IMAP4) dispatch(r *response) bool {
 		m.continuation(r)
 		return true
 	case untaggedResponse:
+		m.traceReceived("", r)
 		return m.untagged(r)
+	case taggedResponse:
+		m.traceReceived(r.tag, r)
+		return m.tagged(r)
 	}
-	return m.tagged(r)
+	m.traceReceived("", r)
+	m.debug.event(debugState, "", "unrecognised line from the server ignored: %q", truncate(r.text))
+	return true
+}
+
+// traceReceived shows a response's lines in the debug log as they were
+// received; literal bodies show as their announcement.
+func (m *IMAP4) traceReceived(tag string, r *response) {
+	if !m.debug.enabled(debugWire) {
+		return
+	}
+	m.debug.received(tag, r.line)
+	for _, d := range r.data[min(1, len(r.data)):] {
+		if d.Text != "" {
+			m.debug.received(tag, d.Text)
+		}
+	}
 }
 
 // continuation hands a "+" to the command waiting for it. Untagged lines
-// that arrive before it never cancel that wait.
+// that arrive before it never cancel that wait; a "+" that no command
+// waits for is ignored.
 func (m *IMAP4) continuation(r *response) {
 	m.mu.Lock()
 	c := m.contWaiter
 	m.contWaiter = nil
-	if c != nil && c.name == "IDLE" {
-		m.startIdle(c)
+	if c != nil && c == m.idle {
+		m.startIdleLocked(c)
 	}
 	m.mu.Unlock()
-	if c == nil {
-		m.debug.logf(debugState, "reader", "unexpected continuation request ignored: %q", r.text)
+	switch {
+	case c == nil:
+		m.debug.received("", r.line)
+		m.debug.event(debugState, "", "unexpected continuation request ignored: %q", truncate(r.text))
 		return
-	}
-	if c.auth != nil {
-		m.debug.logf(debugWire, "reader", "< + <redacted>")
-	} else {
-		m.debug.logf(debugWire, "reader", "< + %s", r.text)
+	case c.spec.dialog == saslDialog:
+		m.debug.received(c.tag, "+ <redacted>")
+	default:
+		m.debug.received(c.tag, r.line)
 	}
 	c.cont <- r.text
 }
 
-// untagged stores an untagged response, updating capabilities, READ-ONLY
-// and IDLE on the way. A BYE outside LOGOUT ends the connection.
+// untagged routes an untagged response to the command it belongs to, or
+// stores it, and applies what it says to the session and to IDLE. A BYE
+// outside LOGOUT ends the connection.
 func (m *IMAP4) untagged(r *response) bool {
-	if m.debug.enabled(debugDetail) {
-		m.debug.logf(debugDetail, "reader", "< * %s: %s", r.typ, summary(r.data))
-	}
 	m.mu.Lock()
 	owner := r.owner
 	if owner == nil {
-		e := entry{num: r.num, data: r.data}
-		owner = m.store.route(r.typ, &e)
+		owner = m.router.route(r.typ, r.num, r.data)
+	}
+	m.session.observe(r, m.selectingLocked())
+	if m.idle != nil && r.typ != "OK" {
+		m.endIdleLocked("server data")
 	}
 	if owner != nil && owner.each != nil {
 		m.mu.Unlock()
 		m.callbacks.protect(func() { owner.each(r.data) })
 		return true
 	}
-	switch r.typ {
-	case "CAPABILITY":
-		m.setCapabilities(textOf(r.data))
-	case "ENABLED": // RFC 6855: UTF-8 only once the server says so
-		for _, ext := range strings.Fields(textOf(r.data)) {
-			m.utf8 = m.utf8 || strings.EqualFold(ext, "UTF8=ACCEPT")
-		}
-	}
-	m.noteCode(r, nil)
-	if isStatus(r.typ) && r.code != "" {
-		m.store.add(r.typ, 0, r.data, nil)
-		m.store.add(r.code, 0, []Datum{{Text: r.detail}}, nil)
-	} else {
-		m.store.add(r.typ, r.num, r.data, owner)
-	}
-	if m.idling != nil && r.typ != "OK" {
-		m.askEndIdle("server data")
-	}
-	bye := r.typ == "BYE"
-	if bye {
-		m.bye, m.byeSeen = r.text, true
+	m.router.arrivals++
+	e := entry{seq: m.router.arrivals, typ: r.typ, data: r.data}
+	switch {
+	case owner != nil:
+		owner.collected = append(owner.collected, e)
+	case isStatus(r.typ) && r.code != "":
+		m.router.store.add(e)
+		m.router.store.add(entry{seq: e.seq, typ: r.code, data: []Datum{{Text: r.detail}}})
+	default:
+		m.router.store.add(e)
 	}
 	loggingOut := m.logout != nil
 	m.mu.Unlock()
-	if bye && !loggingOut {
+	if r.typ == "BYE" && !loggingOut {
 		m.fail(newError(ErrAbort, "", "server said BYE: "+r.text, nil))
 		return false
 	}
 	return true
+}
+
+// selectingLocked reports whether a read-write SELECT is pending. The
+// caller holds m.mu.
+func (m *IMAP4) selectingLocked() bool {
+	for _, c := range m.pending {
+		if c.spec.selects && !c.examine {
+			return true
+		}
+	}
+	return false
 }
 
 // streamed reports whether a FETCH response, of which only the first line
@@ -548,100 +640,60 @@ func (m *IMAP4) untagged(r *response) bool {
 func (m *IMAP4) streamed(r *response, firstLine string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.store.streams == 0 {
+	if m.router.streams == 0 {
 		return false
 	}
-	e := entry{num: r.num, data: []Datum{{Text: firstLine}}}
-	if c := m.store.route("FETCH", &e); c != nil && c.each != nil {
+	if c := m.router.route("FETCH", r.num, []Datum{{Text: firstLine}}); c != nil && c.each != nil {
 		r.owner = c
 		return true
 	}
 	return false
 }
 
-// noteCode applies what a response code says about the connection;
-// completing is the command r completes, if r is tagged. The caller holds
-// m.mu.
-func (m *IMAP4) noteCode(r *response, completing *Command) {
-	switch r.code {
-	case "CAPABILITY":
-		m.setCapabilities(r.detail)
-	case "READ-ONLY":
-		if !m.examined && (m.state == SELECTED || completing != nil && completing.name == "SELECT" || m.selecting()) {
-			m.readonlySeen = true
-		}
-	}
-}
-
-// selecting reports whether a SELECT is pending. The caller holds m.mu.
-func (m *IMAP4) selecting() bool {
-	for _, c := range m.pending {
-		if c.name == "SELECT" {
-			return true
-		}
-	}
-	return false
-}
-
-// summary shortens response data for the debug log.
-func summary(data []Datum) string {
-	s := ""
-	for _, d := range data {
-		s += d.Text
-		if d.Literal != nil {
-			s += fmt.Sprintf("<%d literal bytes>", len(d.Literal))
-		}
-	}
-	return truncate(s)
-}
-
 // tagged completes the command that r answers.
 func (m *IMAP4) tagged(r *response) bool {
-	if m.debug.enabled(debugWire) {
-		m.debug.logf(debugWire, "reader", "< %s %s %s", r.tag, r.typ, r.text)
-	}
 	m.mu.Lock()
 	c := m.pending[r.tag]
 	if c == nil {
 		m.mu.Unlock()
-		m.debug.logf(debugState, "reader", "response for unknown tag %s ignored: %s %s", r.tag, r.typ, r.text)
+		m.debug.event(debugState, "", "response for unknown tag %s ignored: %s %s", r.tag, r.typ, r.text)
 		return true
 	}
 	delete(m.pending, r.tag)
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
-	if m.idling == c { // the server ended the IDLE itself
-		m.idling, m.idleEnding = nil, false
+	if m.idle == c {
+		m.idle, m.idleState, m.idleEnding = nil, idleNone, false
 	}
 	if m.contWaiter == c {
 		m.contWaiter = nil
 	}
-	m.noteCode(r, c)
+	readonly := m.session.finish(c.spec, r, c.spec.selects && !c.examine)
 	if r.code != "" {
-		m.store.add(r.code, 0, []Datum{{Text: r.detail}}, nil)
+		m.router.arrivals++
+		m.router.store.add(entry{seq: m.router.arrivals, typ: r.code, data: []Datum{{Text: r.detail}}})
 	}
-	res, err := m.result(c, r)
-	m.store.unregister(c)
+	res, err := m.resultLocked(c, r, readonly)
+	m.router.unregister(c)
+	followUp := err == nil && r.typ == "OK" && (c.spec.switches != noSwitch || c.needsCapabilities())
+	if followUp || c.spec.logsOut {
+		c.status = r
+		m.finishing = c
+	}
 	m.mu.Unlock()
-	m.poke(m.kick)
+	poke(m.kick)
 	if r.typ == "BAD" {
 		m.debug.dump()
 	}
 	switch {
-	case c.name == "LOGOUT":
-		c.status = r
+	case c.spec.logsOut:
 		m.fail(newError(ErrAbort, "", "connection closed after LOGOUT", nil))
 		return false
-	case err == nil && needsFollowUp(c, c.capsAtSend != m.capsVersion):
-		c.status = r
+	case followUp:
 		close(c.tagged) // the writer runs the follow-up
-		if c.name == "STARTTLS" || c.name == "COMPRESS" {
-			select { // the writer switches the transport meanwhile
-			case <-m.resume:
-			case <-m.closed:
-				return false
-			}
+		if c.spec.switches != noSwitch {
+			return m.pauseForSwitch()
 		}
 		return true
 	}
@@ -652,74 +704,31 @@ func (m *IMAP4) tagged(r *response) bool {
 	return true
 }
 
-// needsFollowUp reports whether c completes only after a step of the
-// writer's: a transport change, or learning the capabilities after login
-// when the server did not announce them.
-func needsFollowUp(c *Command, capsAnnounced bool) bool {
-	switch c.name {
-	case "STARTTLS", "COMPRESS":
-		return true
-	case "LOGIN", "AUTHENTICATE":
-		return !capsAnnounced
+// resultLocked turns c's tagged response r into its Result or error;
+// readonly reports a read-write selection that the server made read-only.
+// What a failed command collected becomes unsolicited. The caller holds
+// m.mu.
+func (m *IMAP4) resultLocked(c *Command, r *response, readonly bool) (Result, error) {
+	if r.typ != "OK" && len(c.collected) > 0 {
+		m.router.store.putBack(c.collected)
+		c.collected = nil
 	}
-	return false
-}
-
-// result turns c's tagged response into its Result or error, collects its
-// untagged data and applies its effect on the state. The caller holds m.mu.
-func (m *IMAP4) result(c *Command, r *response) (Result, error) {
-	if r.typ == "BAD" {
+	switch {
+	case r.typ == "BAD":
 		return Result{}, newError(ErrError, c.name, "BAD "+r.text, nil)
-	}
-	ok := r.typ == "OK"
-	switch c.name {
-	case "LOGIN", "AUTHENTICATE":
-		if !ok {
-			return Result{}, newError(ErrError, c.name, r.text, nil)
-		}
-		m.setState(AUTH)
-	case "STARTTLS", "COMPRESS":
-		if !ok {
-			return Result{}, newError(ErrError, c.name, "server refused: "+r.text, nil)
-		}
-	case "SELECT", "EXAMINE":
-		if !ok {
-			if m.state == SELECTED {
-				m.setState(AUTH)
-			}
-			return Result{Type: r.typ, Data: []Datum{{Text: r.text}}}, nil
-		}
-		m.setState(SELECTED)
-		if m.readonlySeen {
-			return Result{}, newError(ErrReadonly, c.name, "mailbox is not writable", nil)
-		}
-	case "CLOSE":
-		m.setState(AUTH)
-	case "UNSELECT":
-		if ok {
-			m.setState(AUTH)
-		}
-	}
-	if !ok || c.collect == nil {
+	case r.typ == "NO" && c.spec.failsOnNO:
+		return Result{}, newError(ErrError, c.name, "NO "+r.text, nil)
+	case readonly:
+		return Result{}, newError(ErrReadonly, c.name, "mailbox is not writable", nil)
+	case r.typ == "NO" || len(c.collect) == 0:
 		return Result{Type: r.typ, Data: []Datum{{Text: r.text}}}, nil
 	}
-	data := m.store.take(c.collect[0], c)
-	for _, typ := range c.collect[1:] {
-		data = append(data, m.store.take(typ, c)...)
-	}
-	return Result{Type: r.typ, Data: data}, nil
-}
-
-// setState changes the state. The caller holds m.mu.
-func (m *IMAP4) setState(s string) {
-	if m.state != s {
-		m.debug.logf(debugState, "reader", "state => %s", s)
-	}
-	m.state = s
+	return Result{Type: r.typ, Data: c.collectedData()}, nil
 }
 
 // fail ends the connection for the reason err (once; later calls do
-// nothing): the transport is closed and every pending and queued command
+// nothing): the transport is closed and every command that has not
+// completed (queued, pending, or answered and finishing on the writer)
 // completes with err. LOGOUT completes when the goroutines have stopped.
 func (m *IMAP4) fail(err error) {
 	m.mu.Lock()
@@ -728,7 +737,7 @@ func (m *IMAP4) fail(err error) {
 		return
 	}
 	m.err = err
-	m.state = LOGOUT
+	m.session.setState(LOGOUT)
 	close(m.closed)
 	if m.watchdog != nil {
 		m.watchdog.Stop()
@@ -740,16 +749,19 @@ func (m *IMAP4) fail(err error) {
 		}
 	}
 	victims = append(victims, m.queue...)
-	if m.idling != nil && m.idling.idleTimer != nil {
-		m.idling.idleTimer.Stop()
+	if m.finishing != nil && m.finishing != m.logout {
+		victims = append(victims, m.finishing)
 	}
-	m.pending, m.queue, m.contWaiter, m.idling = map[string]*Command{}, nil, nil, nil
+	if m.idle != nil && m.idle.idleTimer != nil {
+		m.idle.idleTimer.Stop()
+	}
+	m.pending, m.queue, m.contWaiter, m.idle, m.finishing = map[string]*Command{}, nil, nil, nil, nil
 	loggingOut := m.logout != nil
 	m.mu.Unlock()
 
 	m.transport.Close()
 	if !loggingOut {
-		m.debug.logf(debugState, "caller", "connection ended: %v", err)
+		m.debug.event(debugState, "", "connection ended: %v", err)
 		m.debug.dump()
 	}
 	sort.Slice(victims, func(i, j int) bool { return victims[i].seq < victims[j].seq })
@@ -768,8 +780,11 @@ func (m *IMAP4) exited() {
 		m.onClose()
 	}
 	m.mu.Lock()
-	logout, bye, byeSeen, err := m.logout, m.bye, m.byeSeen, m.err
+	logout, err := m.logout, m.err
 	m.mu.Unlock()
+	m.session.mu.Lock()
+	bye, byeSeen := m.session.bye, m.session.byeSeen
+	m.session.mu.Unlock()
 	if logout != nil {
 		switch {
 		case byeSeen:
@@ -795,8 +810,10 @@ func (m *IMAP4) startWatchdog() {
 }
 
 // checkActivity runs when the inactivity timer fires: with a command
-// outstanding, no IDLE active and nothing heard for Options.Timeout, the
-// connection is aborted; otherwise the timer is armed again.
+// outstanding, no IDLE active and nothing heard from the server for
+// Options.Timeout, the connection is aborted; otherwise the timer is armed
+// again. Only bytes from the server count: a client that keeps writing to a
+// server that stopped answering is still waiting.
 func (m *IMAP4) checkActivity() {
 	limit := m.opts.Timeout
 	m.mu.Lock()
@@ -805,7 +822,7 @@ func (m *IMAP4) checkActivity() {
 		return
 	}
 	quiet := time.Since(time.Unix(0, m.lastActivity.Load()))
-	waiting := len(m.pending) > 0 && m.idling == nil
+	waiting := len(m.pending) > 0 && m.idleState != idleActive
 	if !waiting || quiet < limit {
 		next := limit
 		if waiting {
@@ -817,97 +834,4 @@ func (m *IMAP4) checkActivity() {
 	}
 	m.mu.Unlock()
 	m.fail(newError(ErrAbort, "", fmt.Sprintf("no response after %v", limit), nil))
-}
-
-// callbackRunner runs OnDone callbacks one at a time, in the order they
-// were queued, on a goroutine of its own that it starts with the first
-// callback and that exits once the connection has ended and the queue is
-// empty.
-type callbackRunner struct {
-	debug *debugLog
-
-	mu       sync.Mutex
-	queue    []callback
-	wake     chan struct{}
-	running  bool // the goroutine is running
-	stopping bool // the connection has ended
-}
-
-func newCallbackRunner(debug *debugLog) *callbackRunner {
-	return &callbackRunner{debug: debug, wake: make(chan struct{}, 1)}
-}
-
-// A callback is an OnDone function and the completed command it is for.
-type callback struct {
-	fn func(Result, error)
-	c  *Command
-}
-
-// run queues cb; after the connection has ended and the queue has
-// drained, it calls cb at once instead.
-func (r *callbackRunner) run(cb callback) {
-	r.mu.Lock()
-	if r.stopping && !r.running {
-		r.mu.Unlock()
-		r.call(cb)
-		return
-	}
-	r.queue = append(r.queue, cb)
-	if !r.running {
-		r.running = true
-		go r.loop()
-	}
-	r.mu.Unlock()
-	r.signal()
-}
-
-// stop lets the goroutine exit once the queue is empty.
-func (r *callbackRunner) stop() {
-	r.mu.Lock()
-	r.stopping = true
-	r.mu.Unlock()
-	r.signal()
-}
-
-func (r *callbackRunner) signal() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (r *callbackRunner) loop() {
-	for {
-		r.mu.Lock()
-		if len(r.queue) == 0 {
-			if r.stopping {
-				r.running = false
-				r.mu.Unlock()
-				return
-			}
-			r.mu.Unlock()
-			<-r.wake
-			continue
-		}
-		cb := r.queue[0]
-		r.queue[0] = callback{}
-		r.queue = r.queue[1:]
-		r.mu.Unlock()
-		r.call(cb)
-	}
-}
-
-// call runs one callback.
-func (r *callbackRunner) call(cb callback) {
-	r.protect(func() { cb.fn(cb.c.res, cb.c.resErr) })
-}
-
-// protect runs a function of the caller's, recovering a panic.
-func (r *callbackRunner) protect(fn func()) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.debug.logf(debugState, "callback", "callback panicked: %v", p)
-		}
-	}()
-	fn()
 }

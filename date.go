@@ -69,12 +69,11 @@ func Internaldate2Time(resp []byte) (time.Time, error) {
 	if i < 0 {
 		return time.Time{}, newError(ErrError, "", "no INTERNALDATE in response", nil)
 	}
-	rest := resp[i+len(key):]
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 {
-		return time.Time{}, invalidDateError(rest, "missing closing quote")
+	quoted, err := newTextDecoder(string(resp[i+len(key)-1:])).quoted()
+	if err != nil {
+		return time.Time{}, invalidDateError(resp[i+len(key):], "missing closing quote")
 	}
-	s := rest[:end]
+	s := []byte(quoted)
 
 	m := dateTimeRE.FindSubmatch(s)
 	if m == nil {

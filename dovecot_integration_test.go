@@ -287,7 +287,7 @@ func dovecotIdling(t *testing.T, m *IMAP4, c *Command) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		m.mu.Lock()
-		idling := m.idling == c
+		idling := m.idle == c && m.idleState == idleActive
 		m.mu.Unlock()
 		select {
 		case <-c.Done():
@@ -1001,7 +1001,8 @@ func dovecotTestStartTLSCompress(t *testing.T, d *dovecotServer) {
 	assert.Contains(t, res.Data[0].Text, "Begin TLS negotiation now")
 	assert.NotContains(t, m.Capabilities(), "STARTTLS", "capabilities learned again over TLS")
 	assert.Contains(t, m.Capabilities(), "AUTH=PLAIN")
-	err := dovecotFails(t, m.StartTLS(&tls.Config{RootCAs: d.CAPool, ServerName: "localhost"}))
+	_, err := dovecotWait(t, m.StartTLS(&tls.Config{RootCAs: d.CAPool, ServerName: "localhost"}))
+	require.ErrorIs(t, err, ErrAbort, "a second STARTTLS: imaplib2 raises abort, nothing is sent")
 	t.Logf("second STARTTLS: %v", err)
 
 	dovecotOK(t, m.Login(user, pass))
@@ -1056,8 +1057,8 @@ func dovecotTestNewSSL(t *testing.T, d *dovecotServer) {
 	t.Cleanup(func() { m.Shutdown() })
 	assert.True(t, strings.HasPrefix(m.Welcome(), "* OK [CAPABILITY "), m.Welcome())
 	assert.NotContains(t, m.Capabilities(), "STARTTLS", "no STARTTLS over TLS")
-	err = dovecotFails(t, m.StartTLS(nil))
-	t.Logf("STARTTLS over implicit TLS: %v", err)
+	_, err = dovecotWait(t, m.StartTLS(nil))
+	require.ErrorIs(t, err, ErrAbort, "STARTTLS over implicit TLS: imaplib2 raises abort, nothing is sent")
 	dovecotOK(t, m.Login(user, pass))
 	res := dovecotOK(t, m.Status("INBOX", "(MESSAGES)"))
 	assert.Equal(t, []string{"INBOX (MESSAGES 0)"}, texts(res.Data))

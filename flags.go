@@ -22,15 +22,28 @@ func ParseFlags(resp []byte) []string {
 		if i < 0 {
 			return nil
 		}
-		group := resp[i+len(key):]
-		if end := bytes.IndexAny(group, "()"); end >= 0 && group[end] == ')' {
-			flags := []string{}
-			for _, f := range bytes.FieldsFunc(group[:end], isASCIISpace) {
-				flags = append(flags, string(f))
-			}
+		if flags, ok := flagGroup(newTextDecoder(string(resp[i+len(key)-1:]))); ok {
 			return flags
 		}
 		line = line[:i] // unclosed or nested: try the group before
+	}
+}
+
+// flagGroup reads a parenthesized group of flags split at white space, as
+// imaplib2 splits them; it reports false for a group that is unclosed or
+// holds a nested one.
+func flagGroup(dec *decoder) ([]string, bool) {
+	flags := []string{}
+	dec.accept('(')
+	for {
+		dec.skipWhite(isASCIISpace)
+		switch dec.peek() {
+		case ')':
+			return flags, true
+		case '(', 0:
+			return nil, false
+		}
+		flags = append(flags, dec.token(func(c rune) bool { return isASCIISpace(c) || c == '(' || c == ')' }))
 	}
 }
 

@@ -57,6 +57,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -127,11 +128,19 @@ type Options struct {
 	// MaxLineSize is the longest response line accepted; 0 means
 	// DefaultMaxLineSize.
 	MaxLineSize int
-	// MaxStoredResponses bounds the untagged responses kept for Response
-	// and PopUntaggedResponses that no pending command collects: beyond it,
-	// the oldest of a type is dropped for each new one. Data that a pending
-	// command collects is never dropped. 0 means DefaultMaxStoredResponses.
+	// MaxStoredResponses bounds the untagged responses that no command
+	// collected, kept for Response and PopUntaggedResponses: beyond it,
+	// the oldest is dropped for each new one. Data that a command collects
+	// is never dropped and does not count. 0 means
+	// DefaultMaxStoredResponses.
 	MaxStoredResponses int
+	// Logger, if set, receives the debug output instead of DebugWriter:
+	// each line that Debug allows is a record at slog.LevelDebug with the
+	// attributes conn (the Identifier), dir ("C" for what the client sent,
+	// "S" for what the server sent; absent for the library's own events)
+	// and tag (where there is one). Secrets are redacted as in the text
+	// form.
+	Logger *slog.Logger
 }
 
 // IMAP4 is a connection to an IMAP server (imaplib2's IMAP4 object). Its
@@ -144,6 +153,7 @@ type Options struct {
 type IMAP4 struct {
 	opts      Options
 	host      string
+	welcome   string // the greeting, set before the reader starts
 	debug     *debugLog
 	callbacks *callbackRunner
 	// transport is what the connection was opened on; closing it ends the
@@ -152,40 +162,39 @@ type IMAP4 struct {
 	raw       net.Conn
 	onClose   func() // NewStream: reap the process
 
-	rr           *responseReader // the reader goroutine's
-	w            *bufio.Writer   // the writer goroutine's, writing to out
-	out          io.Writer
-	line         []byte       // the writer's buffer for command lines
-	lastActivity atomic.Int64 // UnixNano of the last byte read or write flushed
+	// rr is owned by the reader goroutine, except while the writer switches
+	// the transport and the reader waits for it (switchTransport).
+	rr *responseReader
+	// w, out and line are owned by the writer goroutine.
+	w    *bufio.Writer // writing to out
+	out  io.Writer
+	line []byte // the buffer for command lines
+	// lastActivity is the UnixNano of the last bytes from the server, or
+	// of the moment the client began to wait for some.
+	lastActivity atomic.Int64
 
-	mu           sync.Mutex
-	state        string
-	welcome      string
-	caps         []string
-	capsVersion  int // counts capability updates
-	utf8         bool
-	tlsActive    bool
-	compressed   bool
-	examined     bool // the selection was made with EXAMINE
-	readonlySeen bool // READ-ONLY announced on a read-write selection
-	tagPrefix    string
-	tagNum       int
-	issued       uint64
-	queue        []*Command          // issued, not yet sent
-	pending      map[string]*Command // sent, awaiting their tagged response
-	contWaiter   *Command            // the command expecting a "+"
-	idling       *Command            // the IDLE command while the server idles
-	idleEnding   bool                // the IDLE was asked to end
-	writing      bool                // the writer goroutine runs
-	bye          string              // the text of the server's BYE
-	byeSeen      bool
-	logout       *Command
-	store        *store
-	err          error // why the connection ended
-	watchdog     *time.Timer
+	session imapSession
+
+	// mu guards the pipeline, IDLE and the routing of responses.
+	mu         sync.Mutex
+	tagPrefix  string // set once, in start
+	tagNum     int
+	issued     uint64
+	queue      []*Command          // issued, not yet sent
+	pending    map[string]*Command // sent, awaiting their tagged response
+	contWaiter *Command            // the command expecting a "+"
+	finishing  *Command            // answered, completing on the writer (see finishAlone)
+	idle       *Command            // the IDLE command in flight
+	idleState  idleState
+	idleEnding bool // the IDLE in flight must end
+	writing    bool // the writer goroutine runs
+	logout     *Command
+	router     router
+	err        error // why the connection ended
+	watchdog   *time.Timer
 
 	kick    chan struct{} // wakes the writer: queue or pending changed
-	resume  chan struct{} // the reader may go on after a transport change
+	resume  chan struct{} // the reader may go on after a transport switch
 	closed  chan struct{} // closed when the connection ends
 	done    chan struct{} // closed when reader and writer have exited
 	running atomic.Int32  // reader and writer goroutines alive
@@ -263,11 +272,6 @@ func dial(host string, o Options) (net.Conn, error) {
 	return conn, nil
 }
 
-// newDebugLog returns the debug log that o asks for.
-func newDebugLog(o Options, host string) *debugLog {
-	return &debugLog{level: o.Debug, bufLevel: o.DebugBufLvl, prefix: identifier(o.Identifier, host), w: o.DebugWriter}
-}
-
 // start builds the connection on transport, reads the greeting, starts the
 // goroutines and learns the capabilities. debug nil means a new debug log.
 func start(transport io.ReadWriteCloser, host string, o Options, debug *debugLog) (*IMAP4, error) {
@@ -281,12 +285,13 @@ func start(transport io.ReadWriteCloser, host string, o Options, debug *debugLog
 		transport: transport,
 		tagPrefix: Int2AP(4096 + rand.IntN(65536-4096)),
 		pending:   make(map[string]*Command),
-		store:     newStore(o.MaxStoredResponses),
+		router:    newRouter(o.MaxStoredResponses),
 		kick:      make(chan struct{}, 1),
 		resume:    make(chan struct{}),
 		closed:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	m.session.debug = debug
 	m.callbacks = newCallbackRunner(m.debug)
 	if c, ok := transport.(net.Conn); ok {
 		m.raw = c
@@ -330,26 +335,26 @@ func (m *IMAP4) readGreeting() error {
 		return newError(ErrAbort, "", "reading the greeting", err)
 	}
 	line := string(raw)
-	m.debug.logf(debugWire, "caller", "< %s", line)
+	m.debug.received("", line)
 	m.welcome = line
-	r, err := parseLine(raw)
-	if err != nil || r.kind != untaggedResponse {
-		return newError(ErrError, "", fmt.Sprintf("unrecognised server welcome message: %q", truncate(line)), nil)
+	r := parseLine(raw)
+	unrecognised := newError(ErrError, "", fmt.Sprintf("unrecognised server welcome message: %q", truncate(line)), nil)
+	if r.kind != untaggedResponse {
+		return unrecognised
 	}
 	switch r.typ {
 	case "OK":
-		m.state = NONAUTH
+		m.session.setState(NONAUTH)
 	case "PREAUTH":
-		m.state = AUTH
+		m.session.setState(AUTH)
 	case "BYE":
 		return newError(ErrAbort, "", "server refused the connection: "+r.text, nil)
 	default:
-		return newError(ErrError, "", fmt.Sprintf("unrecognised server welcome message: %q", truncate(line)), nil)
+		return unrecognised
 	}
 	if r.code == "CAPABILITY" {
-		m.setCapabilities(r.detail)
+		m.session.setCapabilitiesLocked(r.detail) // the reader is not running yet
 	}
-	m.debug.logf(debugState, "caller", "state => %s", m.state)
 	return nil
 }
 
@@ -363,6 +368,7 @@ func (m *IMAP4) setStreams(r io.Reader, w io.Writer) {
 	r = &activityReader{r: r, last: &m.lastActivity}
 	m.rr = newResponseReader(r, m.opts.MaxLineSize, m.opts.MaxLiteralSize)
 	m.rr.streamed = m.streamed
+	m.rr.trace = m.debug.enabled(debugWire)
 	m.out = w
 	m.w = bufio.NewWriterSize(w, writeBufferSize)
 }
@@ -382,11 +388,7 @@ func (a *activityReader) Read(p []byte) (int, error) {
 }
 
 // State returns the connection's state: NONAUTH, AUTH, SELECTED or LOGOUT.
-func (m *IMAP4) State() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.state
-}
+func (m *IMAP4) State() string { return m.session.currentState() }
 
 // Welcome returns the server's greeting line, e.g. "* OK IMAP ready".
 func (m *IMAP4) Welcome() string { return m.welcome }
@@ -395,36 +397,16 @@ func (m *IMAP4) Welcome() string { return m.welcome }
 // learned from the greeting or a CAPABILITY command, and again after
 // STARTTLS, LOGIN and AUTHENTICATE or whenever the server announces them.
 func (m *IMAP4) Capabilities() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.caps...)
-}
-
-// hasCapability reports whether the server announced name. The caller
-// holds m.mu.
-func (m *IMAP4) hasCapability(name string) bool {
-	for _, c := range m.caps {
-		if c == name {
-			return true
-		}
-	}
-	return false
-}
-
-// setCapabilities records a capability list. The caller holds m.mu, or
-// owns m alone.
-func (m *IMAP4) setCapabilities(list string) {
-	m.caps = strings.Fields(strings.ToUpper(list))
-	m.capsVersion++
+	m.session.mu.Lock()
+	defer m.session.mu.Unlock()
+	return append([]string(nil), m.session.caps...)
 }
 
 // ProtocolVersion returns the most recent protocol the server supports:
 // "IMAP4REV2", "IMAP4REV1" or "IMAP4" (imaplib2's PROTOCOL_VERSION).
 func (m *IMAP4) ProtocolVersion() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for _, v := range []string{"IMAP4REV2", "IMAP4REV1", "IMAP4"} {
-		if m.hasCapability(v) {
+		if m.session.hasCapability(v) {
 			return v
 		}
 	}
@@ -438,7 +420,7 @@ func (m *IMAP4) ProtocolVersion() string {
 func (m *IMAP4) Response(code string) Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	data := m.store.take(strings.ToUpper(code), nil)
+	data := m.router.store.take(strings.ToUpper(code))
 	if len(data) == 0 {
 		data = noData()
 	}
@@ -451,7 +433,7 @@ func (m *IMAP4) Response(code string) Result {
 func (m *IMAP4) PopUntaggedResponses() []Untagged {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.store.popAll()
+	return m.router.store.popAll()
 }
 
 // Shutdown drops the connection without LOGOUT (imaplib2's shutdown). Every

@@ -350,7 +350,7 @@ func TestRecentFromStore(t *testing.T) {
 	wait(t, m.Select("INBOX", false))
 	wait(t, m.Noop())
 	m.mu.Lock()
-	m.store.add("RECENT", 0, []Datum{txt("3")}, nil)
+	m.router.store.add(entry{typ: "RECENT", data: []Datum{txt("3")}})
 	m.mu.Unlock()
 	res := wait(t, m.Recent()) // answered from the store, nothing sent
 	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("3")}}, res)

@@ -8,7 +8,9 @@ import (
 
 // An arg is one argument of a command as it goes on the wire: either text
 // sent as it is, or a literal announced with {N} (or {N+} under LITERAL+)
-// and followed by its bytes.
+// and followed by its bytes. An argument whose form depends on UTF-8 mode
+// (RFC 6855) remembers its source, so that the writer can encode it again
+// when the mode in force at sending differs from the one it was built in.
 type arg struct {
 	text    string // sent after a space; for a literal, what precedes "{N}"
 	literal []byte // the literal's bytes, when isLiteral
@@ -17,6 +19,70 @@ type arg struct {
 	isLiteral, binary bool
 	closer            string // sent right after the literal, e.g. ")"
 	secret            bool   // never shown in debug output
+
+	form        form   // how src becomes the wire form
+	src         string // the caller's value, for forms that depend on UTF-8 mode
+	utf8        bool   // the mode the wire form was made for
+	open, close string // sent around the value (see wrapped)
+}
+
+// A form is a way of turning a caller's string into an argument.
+type form uint8
+
+const (
+	formFixed   form = iota // the same in both modes
+	formAString             // imaplib2's quoting rules (quoter.astring)
+	formQuoted              // always quoted, or a literal (quoter.quoted)
+	formMailbox             // a mailbox name (quoter.mailbox)
+	formMessage             // APPEND's message: a literal, literal8 in UTF-8 mode
+)
+
+// encode returns the argument src in form f under the rules of q.
+func (q quoter) encode(f form, src string) (arg, error) {
+	var a arg
+	var err error
+	switch f {
+	case formAString:
+		a, err = q.astring(src)
+	case formQuoted:
+		a, err = q.quoted(src)
+	case formMailbox:
+		a, err = q.mailbox(src)
+	case formMessage:
+		a = arg{literal: []byte(src), isLiteral: true}
+		if q.utf8 { // RFC 6855: UTF8 (~{N} literal8 )
+			a.text, a.binary, a.closer = "UTF8 (", true, ")"
+		}
+	}
+	a.form, a.src, a.utf8 = f, src, q.utf8
+	return a, err
+}
+
+// forMode returns a as it must be sent under q: encoded again if its form
+// depends on the mode and q's mode differs from the one a was made for.
+func (a arg) forMode(q quoter) arg {
+	if a.form == formFixed || a.utf8 == q.utf8 {
+		return a
+	}
+	b, err := q.encode(a.form, a.src)
+	if err != nil { // cannot happen: both modes refuse the same values
+		return a
+	}
+	b.secret = a.secret
+	return b.wrapped(a.open, a.close)
+}
+
+// wrapped returns a with open sent before it and close after it, as ID
+// puts its list's parentheses around its first and last values.
+func (a arg) wrapped(open, close string) arg {
+	a.open, a.close = open, close
+	a.text = open + a.text
+	if a.isLiteral {
+		a.closer += close
+	} else {
+		a.text += close
+	}
+	return a
 }
 
 // atomChars lists the bytes that may appear in an argument sent without
@@ -60,6 +126,25 @@ func (q quoter) astring(s string) (arg, error) {
 		return arg{text: s}, nil
 	}
 	return q.quoted(s)
+}
+
+// mailbox encodes a mailbox name: a name that is valid modified UTF-7 is
+// sent as it is, any other one is encoded (non-ASCII, or an "&" that is not
+// modified UTF-7, as in "R&D"), except in UTF-8 mode, where names go as
+// they are. The result is quoted by the rules of astring.
+func (q quoter) mailbox(name string) (arg, error) {
+	if strings.IndexByte(name, 0) >= 0 {
+		return arg{}, errNUL
+	}
+	return q.astring(q.mailboxName(name))
+}
+
+// mailboxName returns the name as the server is to see it, before quoting.
+func (q quoter) mailboxName(name string) string {
+	if !q.utf8 && !isModifiedUTF7(name) {
+		return EncodeMailboxName(name)
+	}
+	return name
 }
 
 // errNUL reports an argument that no IMAP form can carry.
@@ -110,21 +195,22 @@ func verbatim(s string) (arg, error) {
 
 // closedQuotes reports whether every quoted string in s is terminated.
 func closedQuotes(s string) bool {
-	quoted := false
-	for i := 0; i < len(s); i++ {
-		switch {
-		case quoted && s[i] == '\\':
-			i++
-		case s[i] == '"':
-			quoted = !quoted
+	dec := newTextDecoder(s)
+	for {
+		i := strings.IndexByte(s[dec.pos:], '"')
+		if i < 0 {
+			return true
+		}
+		dec.pos += i
+		if _, err := dec.quoted(); err != nil {
+			return false
 		}
 	}
-	return !quoted
 }
 
 // endsWithLiteral reports whether s ends like "{5}" or "{5+}".
 func endsWithLiteral(s string) bool {
-	_, ok := literalSize([]byte(strings.TrimSuffix(strings.TrimSuffix(s, "}"), "+") + "}"))
+	_, ok := literalSize(strings.TrimSuffix(strings.TrimSuffix(s, "}"), "+") + "}")
 	return ok && strings.HasSuffix(s, "}")
 }
 
@@ -144,55 +230,4 @@ func isAtom(s string) bool {
 		}
 	}
 	return true
-}
-
-// scanSet reports whether s is an RFC 3501 sequence-set (comma separated
-// numbers, "*" or ranges of them, such as "1,3:5,9:*"), appending every range in it
-// to ranges (unless nil), low end first; "*" is seqStar.
-func scanSet(s string, ranges *seqRanges) bool {
-	if s == "" {
-		return false
-	}
-	for s != "" {
-		lo, rest, ok := seqNumber(s)
-		hi := lo
-		if ok && rest != "" && rest[0] == ':' {
-			hi, rest, ok = seqNumber(rest[1:])
-		}
-		if !ok {
-			return false
-		}
-		if rest != "" {
-			if rest[0] != ',' || len(rest) == 1 {
-				return false
-			}
-			rest = rest[1:]
-		}
-		if ranges != nil {
-			*ranges = append(*ranges, [2]uint32{min(lo, hi), max(lo, hi)})
-		}
-		s = rest
-	}
-	return true
-}
-
-// seqStar stands for "*", the largest number in use.
-const seqStar = ^uint32(0)
-
-// seqNumber reads a message number or "*" from the start of s.
-func seqNumber(s string) (n uint32, rest string, ok bool) {
-	if s != "" && s[0] == '*' {
-		return seqStar, s[1:], true
-	}
-	i := 0
-	var v uint64
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		if v = v*10 + uint64(s[i]-'0'); v >= uint64(seqStar) {
-			return 0, "", false
-		}
-	}
-	if i == 0 || s[0] == '0' {
-		return 0, "", false
-	}
-	return uint32(v), s[i:], true
 }

@@ -2,7 +2,6 @@ package imaplib2
 
 import (
 	"encoding/base64"
-	"fmt"
 )
 
 // authenticate answers the server's AUTHENTICATE challenges for c on the
@@ -16,12 +15,13 @@ func (m *IMAP4) authenticate(c *Command) error {
 		}
 		answer := "*"
 		if response, err := c.auth(decodeChallenge(challenge)); err != nil {
-			m.debug.logf(debugState, "writer", "%s AUTHENTICATE cancelled: %v", c.tag, err)
+			m.debug.event(debugState, c.tag, "AUTHENTICATE cancelled: %v", err)
 		} else {
 			answer = base64.StdEncoding.EncodeToString(response)
 		}
-		m.debug.logf(debugWire, "writer", "> <redacted>")
-		if _, err := fmt.Fprintf(m.w, "%s\r\n", answer); err != nil {
+		m.expectContinuation(c) // before the answer: the server may reply at once
+		m.debug.sent(c.tag, "<redacted>")
+		if _, err := m.w.WriteString(answer + "\r\n"); err != nil {
 			return err
 		}
 	}

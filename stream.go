@@ -19,6 +19,9 @@ func NewStream(command string, opts *Options) (*IMAP4, error) {
 	debug := newDebugLog(o, command)
 	cmd := exec.Command("sh", "-c", command)
 	cmd.Stderr = &stderrLog{debug: debug}
+	// A grandchild that keeps standard error open (an ssh master, say)
+	// must not keep Wait, and so Shutdown, from returning.
+	cmd.WaitDelay = streamWaitDelay
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, newError(ErrError, "", "cannot start "+command, err)
@@ -30,7 +33,7 @@ func NewStream(command string, opts *Options) (*IMAP4, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, newError(ErrError, "", "cannot start "+command, err)
 	}
-	debug.logf(debugState, "caller", "opening stream from command %q", command)
+	debug.event(debugState, "", "opening stream from command %q", command)
 	p := &process{cmd: cmd, stdin: stdin, stdout: stdout}
 	m, err := start(p, command, o, debug)
 	if err != nil {
@@ -43,6 +46,10 @@ func NewStream(command string, opts *Options) (*IMAP4, error) {
 	m.onClose = func() { p.reap() }
 	return m, nil
 }
+
+// streamWaitDelay bounds how long reaping a stream's command waits for its
+// standard error to close after the command has exited.
+const streamWaitDelay = time.Second
 
 // process is a child process seen as a transport: its stdout to read, its
 // stdin to write.
@@ -92,18 +99,7 @@ func (s *stderrLog) Write(p []byte) (int, error) {
 		if i < 0 {
 			return len(p), nil
 		}
-		s.debug.logf(debugState, "stderr", "%s", bytes.TrimRight(s.buf[:i], "\r"))
+		s.debug.event(debugState, "", "stderr: %s", bytes.TrimRight(s.buf[:i], "\r"))
 		s.buf = s.buf[i+1:]
 	}
-}
-
-// identifier returns the debug prefix: ident, or else host.
-func identifier(ident, host string) string {
-	if ident == "" {
-		ident = host
-	}
-	if ident != "" {
-		ident += " "
-	}
-	return ident
 }

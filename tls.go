@@ -30,9 +30,9 @@ func NewSSL(host string, opts *Options) (*IMAP4, error) {
 	}
 	m, err := start(tc, hostOrLocal(host), o, nil)
 	if m != nil {
-		m.mu.Lock()
-		m.tlsActive = true
-		m.mu.Unlock()
+		m.session.mu.Lock()
+		m.session.tls = true
+		m.session.mu.Unlock()
 	}
 	return m, err
 }
@@ -98,9 +98,9 @@ func (m *IMAP4) upgradeTLS(c *Command) error {
 		return fmt.Errorf("TLS handshake failed: %w", err)
 	}
 	m.setStreams(tc, tc)
-	m.mu.Lock()
-	m.tlsActive = true
-	m.mu.Unlock()
+	m.session.mu.Lock()
+	m.session.tls = true
+	m.session.mu.Unlock()
 	return nil
 }
 

@@ -66,7 +66,7 @@ S: $7 OK done
 func TestStartTLSNotOffered(t *testing.T) {
 	m := session(t, "wrong_state.txt", nil)
 	_, err := m.StartTLS(nil).Wait()
-	require.ErrorIs(t, err, ErrError)
+	require.ErrorIs(t, err, ErrAbort, "imaplib2 raises abort")
 	assert.Contains(t, err.Error(), "server does not support STARTTLS")
 	wait(t, m.Noop())
 }
@@ -158,7 +158,7 @@ func TestNewStream(t *testing.T) {
 	assert.Equal(t, []string{"NOOP done"}, texts(wait(t, m.Noop()).Data))
 	assert.Equal(t, "BYE", wait(t, m.Logout()).Type)
 	assertNoLeak(t, before)
-	assert.Contains(t, log.String(), "stderr helper: started", "the command's stderr goes to the debug log")
+	assert.Contains(t, log.String(), "stderr: helper: started", "the command's stderr goes to the debug log")
 }
 
 func TestNewStreamExitsEarly(t *testing.T) {

@@ -57,6 +57,16 @@ func isPlainMailboxName(name string) bool {
 	return isPrintableASCII(name) && !strings.Contains(name, "&")
 }
 
+// isModifiedUTF7 reports whether name is already in modified UTF-7, so
+// that it goes to the server as it is.
+func isModifiedUTF7(name string) bool {
+	if !isPrintableASCII(name) {
+		return false
+	}
+	_, err := DecodeMailboxName(name)
+	return err == nil
+}
+
 func isPrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {

@@ -1,0 +1,282 @@
+package imaplib2
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+	"strings"
+)
+
+// This file holds the routing of untagged responses: which pending command
+// each one belongs to, and the store of those that belong to none.
+
+// An entry is one untagged response (or response code), stamped with the
+// order of its arrival.
+type entry struct {
+	seq  uint64
+	typ  string
+	data []Datum
+}
+
+// A router routes each untagged response, as it arrives, to the oldest
+// pending command that collects its type and whose key it matches, or else
+// to the store of unsolicited responses. Its fields are guarded by
+// IMAP4.mu.
+//
+// The key of a response is what names its command. FETCH data carries a
+// message number and, for UID commands, a UID; STATUS data its mailbox.
+// Data of the other types carries no key, which is why a command that
+// collects such a type never shares the wire with an earlier one that
+// collects it too (see commandSpec.collects): the oldest collector is then
+// the only one.
+type router struct {
+	arrivals   uint64                // untagged responses so far
+	collectors map[string][]*Command // pending commands by the types they collect, oldest first
+	streams    int                   // pending FetchFunc commands
+	store      unsolicitedStore
+}
+
+func newRouter(limit int) router {
+	return router{collectors: make(map[string][]*Command), store: unsolicitedStore{limit: limit, counts: make(map[string]int)}}
+}
+
+// register records that c, just sent, collects its types.
+func (rt *router) register(c *Command) {
+	if c.each != nil {
+		rt.streams++
+	}
+	for _, typ := range c.collect {
+		rt.collectors[typ] = append(rt.collectors[typ], c)
+	}
+}
+
+// unregister records that c has its tagged response: nothing more is
+// routed to it.
+func (rt *router) unregister(c *Command) {
+	if c.each != nil {
+		rt.streams--
+	}
+	for _, typ := range c.collect {
+		list := rt.collectors[typ]
+		if i := slices.Index(list, c); i >= 0 {
+			rt.collectors[typ] = slices.Delete(list, i, i+1)
+		}
+	}
+}
+
+// busy reports whether a pending command collects one of the keyless
+// types that c collects, so that c must wait for it.
+func (rt *router) busy(c *Command) bool {
+	for _, typ := range c.collect {
+		if !keyedTypes[typ] && len(rt.collectors[typ]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// route returns the pending command that an untagged response of typ
+// (with message number num) belongs to, or nil if it is unsolicited.
+func (rt *router) route(typ string, num uint32, data []Datum) *Command {
+	list := rt.collectors[typ]
+	switch {
+	case len(list) == 0:
+		return nil
+	case typ == "FETCH":
+		return routeFetch(list, num, data)
+	case typ == "STATUS":
+		return routeStatus(list, data)
+	}
+	return list[0]
+}
+
+// routeFetch returns the oldest command of list whose message set holds
+// the FETCH response's number (or UID). Failing that, a response that only
+// one command could own goes to it: one whose "n:*" may reach below n, or
+// a UID command answered without the UID that RFC 3501 requires (as GNU
+// imap4d does).
+func routeFetch(list []*Command, num uint32, data []Datum) *Command {
+	var could *Command
+	candidates := 0
+	uid, uidRead := uint32(0), false
+	for _, c := range list {
+		key := num
+		if c.set != nil && c.spec.byUID {
+			if !uidRead {
+				uid, uidRead = fetchUID(data), true
+			}
+			if key = uid; key == 0 {
+				could, candidates = c, candidates+1
+				continue
+			}
+		}
+		switch {
+		case c.set == nil || c.set.contains(key):
+			return c
+		case c.set.mayContain(key):
+			could, candidates = c, candidates+1
+		}
+	}
+	if candidates == 1 {
+		return could
+	}
+	return nil
+}
+
+// errFound stops a decoder's walk once it has found what it looks for.
+var errFound = errors.New("found")
+
+// fetchUID returns the UID among the items of a FETCH response, or 0.
+func fetchUID(data []Datum) uint32 {
+	dec := newDecoder(data)
+	var uid uint32
+	if _, err := dec.number(); err != nil || dec.sp() != nil {
+		return 0
+	}
+	err := dec.list(func() error {
+		start := dec.pos
+		if err := dec.skipValue(); err != nil {
+			return err
+		}
+		name := dec.text[start:dec.pos]
+		if err := dec.sp(); err != nil {
+			return err
+		}
+		if strings.EqualFold(name, "UID") {
+			n, err := dec.number()
+			if err == nil {
+				uid, err = n, errFound
+			}
+			return err
+		}
+		return dec.skipValue()
+	})
+	if err != errFound {
+		return 0
+	}
+	return uid
+}
+
+// routeStatus returns the STATUS command of list that asked for the
+// mailbox the response names; with none, a sole STATUS command gets it.
+func routeStatus(list []*Command, data []Datum) *Command {
+	name, err := newDecoder(data).astring()
+	if err == nil {
+		for _, c := range list {
+			if c.statusOf == name || strings.EqualFold(name, "INBOX") && strings.EqualFold(c.statusOf, "INBOX") {
+				return c
+			}
+		}
+	}
+	if len(list) == 1 {
+		return list[0]
+	}
+	return nil
+}
+
+// unsolicitedStore keeps the untagged responses that no command collected,
+// in order of arrival, for Response, Recent and PopUntaggedResponses.
+// Beyond limit entries, each new one makes room by dropping the oldest, so
+// that a server flooding a client that never reads them cannot grow memory
+// without bound. Data that a command collects is never here, and never
+// counts.
+type unsolicitedStore struct {
+	entries []entry
+	counts  map[string]int // entries of each type
+	limit   int
+	dropped int // entries dropped for the limit
+}
+
+// add stores an entry, dropping the oldest one if the store is full.
+func (s *unsolicitedStore) add(e entry) {
+	if len(s.entries) >= s.limit {
+		s.forget(s.entries[0].typ)
+		s.entries[0] = entry{}
+		s.entries = s.entries[1:]
+		s.dropped++
+	}
+	s.entries = append(s.entries, e)
+	s.counts[e.typ]++
+}
+
+// forget counts one entry of typ less.
+func (s *unsolicitedStore) forget(typ string) {
+	if s.counts[typ]--; s.counts[typ] == 0 {
+		delete(s.counts, typ)
+	}
+}
+
+// putBack returns entries that a command collected but does not keep
+// (it failed) to the store, in order of arrival among the others.
+func (s *unsolicitedStore) putBack(entries []entry) {
+	for _, e := range entries {
+		i, _ := slices.BinarySearchFunc(s.entries, e.seq, func(x entry, seq uint64) int { return cmp.Compare(x.seq, seq) })
+		s.entries = slices.Insert(s.entries, i, e)
+		s.counts[e.typ]++
+	}
+	for len(s.entries) > s.limit {
+		s.forget(s.entries[0].typ)
+		s.entries = s.entries[1:]
+		s.dropped++
+	}
+}
+
+// take removes and returns the data of every entry of typ, in order of
+// arrival.
+func (s *unsolicitedStore) take(typ string) []Datum {
+	if s.counts[typ] == 0 {
+		return nil
+	}
+	var taken []Datum
+	kept := s.entries[:0]
+	for _, e := range s.entries {
+		if e.typ == typ {
+			taken = append(taken, e.data...)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	clear(s.entries[len(kept):])
+	s.entries = kept
+	delete(s.counts, typ)
+	return taken
+}
+
+// flush discards everything, as a new selection does.
+func (s *unsolicitedStore) flush() {
+	clear(s.entries)
+	s.entries = s.entries[:0]
+	clear(s.counts)
+}
+
+// popAll removes every entry and returns them in order of arrival, with
+// consecutive responses of one type grouped as imaplib2 groups them.
+func (s *unsolicitedStore) popAll() []Untagged {
+	var groups []Untagged
+	for _, e := range s.entries {
+		if n := len(groups); n > 0 && groups[n-1].Type == e.typ {
+			groups[n-1].Data = append(groups[n-1].Data, e.data...)
+			continue
+		}
+		groups = append(groups, Untagged{Type: e.typ, Data: append([]Datum(nil), e.data...)})
+	}
+	s.flush()
+	return groups
+}
+
+// collectedData returns what c collected, type by type in the order of its
+// description, each type in order of arrival.
+func (c *Command) collectedData() []Datum {
+	if len(c.collected) == 1 {
+		return c.collected[0].data // no copy for the usual single response
+	}
+	var data []Datum
+	for _, typ := range c.collect {
+		for _, e := range c.collected {
+			if e.typ == typ {
+				data = append(data, e.data...)
+			}
+		}
+	}
+	return data
+}
