@@ -61,15 +61,15 @@ var dovecotSessions = map[string]dovecotSession{
 	"login_select_fetch": {
 		user: "rec-fetch",
 		setup: func(t *testing.T, m *IMAP4) {
-			dovecotOK(t, m.Append("INBOX", `(\Seen $Important)`, recDate1, recMsg1))
+			waitOK(t, m.Append("INBOX", `(\Seen $Important)`, recDate1, recMsg1))
 		},
 		run: func(t *testing.T, m *IMAP4, _ func()) {
-			dovecotOK(t, m.Login("rec-fetch", dovecotRecordPassword))
+			waitOK(t, m.Login("rec-fetch", dovecotRecordPassword))
 			assert.Contains(t, m.Capabilities(), "IDLE")
-			res := dovecotOK(t, m.Select("INBOX", true))
+			res := waitOK(t, m.Select("INBOX", true))
 			assert.Equal(t, []string{"1"}, texts(res.Data))
 			assert.Regexp(t, `^\d+$`, m.Response("UIDVALIDITY").Data[0].Text)
-			res = dovecotOK(t, m.Fetch("1", "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])"))
+			res = waitOK(t, m.Fetch("1", "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])"))
 			require.Len(t, res.Data, 2)
 			assert.Equal(t, fmt.Sprintf("BODY[] {%d}", len(recMsg1)), res.Data[0].Text[strings.LastIndex(res.Data[0].Text, " BODY[]")+1:])
 			assert.Equal(t, string(recMsg1), string(res.Data[0].Literal))
@@ -78,7 +78,7 @@ var dovecotSessions = map[string]dovecotSession{
 			require.NoError(t, err)
 			assert.True(t, when.Equal(recDate1), "INTERNALDATE %v, appended with %v", when, recDate1)
 			assert.ElementsMatch(t, []string{`\Seen`, "$Important"}, withoutRecent(ParseFlags([]byte(res.Data[0].Text))))
-			res = dovecotOK(t, m.Fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT MESSAGE-ID)])"))
+			res = waitOK(t, m.Fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT MESSAGE-ID)])"))
 			require.Len(t, res.Data, 2)
 			assert.Equal(t, "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\nMessage-ID: <rec1@example.org>\r\n\r\n", string(res.Data[0].Literal))
 			dovecotLogout(t, m)
@@ -87,54 +87,54 @@ var dovecotSessions = map[string]dovecotSession{
 	"append_search": {
 		user: "rec-append",
 		run: func(t *testing.T, m *IMAP4, _ func()) {
-			dovecotOK(t, m.Login("rec-append", dovecotRecordPassword))
-			dovecotOK(t, m.Create("Archive"))
+			waitOK(t, m.Login("rec-append", dovecotRecordPassword))
+			waitOK(t, m.Create("Archive"))
 			a1 := m.Append("INBOX", `\Flagged`, recDate1, recMsg1)
 			a2 := m.Append("INBOX", "", recDate2, recMsg2)
-			dovecotOK(t, a1)
-			dovecotOK(t, a2)
+			waitOK(t, a1)
+			waitOK(t, a2)
 			uids := texts(m.Response("APPENDUID").Data)
 			require.Len(t, uids, 2)
 			assert.True(t, strings.HasSuffix(uids[0], " 1") && strings.HasSuffix(uids[1], " 2"), "%q", uids)
-			res := dovecotOK(t, m.Select("INBOX", false))
+			res := waitOK(t, m.Select("INBOX", false))
 			assert.Equal(t, []string{"2"}, texts(res.Data))
-			res = dovecotOK(t, m.Search("", "SUBJECT", "two words"))
+			res = waitOK(t, m.Search("", "SUBJECT", "two words"))
 			assert.Equal(t, []string{"2"}, texts(res.Data))
-			res = dovecotOK(t, m.Search("UTF-8", "SUBJECT", "Köln"))
+			res = waitOK(t, m.Search("UTF-8", "SUBJECT", "Köln"))
 			assert.Equal(t, []string{"1"}, texts(res.Data), "a non-ASCII criterion goes as a literal")
-			res = dovecotOK(t, m.UID("SEARCH", "FLAGGED"))
+			res = waitOK(t, m.UID("SEARCH", "FLAGGED"))
 			assert.Equal(t, []string{"1"}, texts(res.Data))
-			res = dovecotOK(t, m.Sort("REVERSE ARRIVAL", "UTF-8", "ALL"))
+			res = waitOK(t, m.Sort("REVERSE ARRIVAL", "UTF-8", "ALL"))
 			assert.Equal(t, []string{"2 1"}, texts(res.Data))
-			res = dovecotOK(t, m.Store("2", "+FLAGS", `(\Seen $Done)`))
+			res = waitOK(t, m.Store("2", "+FLAGS", `(\Seen $Done)`))
 			require.Len(t, res.Data, 1)
 			assert.ElementsMatch(t, []string{`\Seen`, "$Done"}, withoutRecent(ParseFlags([]byte(res.Data[0].Text))))
-			dovecotOK(t, m.Copy("1:2", "Archive"))
+			waitOK(t, m.Copy("1:2", "Archive"))
 			assert.Regexp(t, `^\d+ 1:2 1:2$`, m.Response("COPYUID").Data[0].Text)
-			res = dovecotOK(t, m.Status("Archive", "(MESSAGES UNSEEN)"))
+			res = waitOK(t, m.Status("Archive", "(MESSAGES UNSEEN)"))
 			assert.Equal(t, []string{"Archive (MESSAGES 2 UNSEEN 1)"}, texts(res.Data))
-			dovecotOK(t, m.Store("1", "+FLAGS.SILENT", `\Deleted`))
-			res = dovecotOK(t, m.Expunge())
+			waitOK(t, m.Store("1", "+FLAGS.SILENT", `\Deleted`))
+			res = waitOK(t, m.Expunge())
 			assert.Equal(t, []string{"1"}, texts(res.Data))
-			dovecotOK(t, m.Close())
+			waitOK(t, m.Close())
 			dovecotLogout(t, m)
 		},
 	},
 	"idle": {
 		user: "rec-idle",
 		run: func(t *testing.T, m *IMAP4, wake func()) {
-			dovecotOK(t, m.Login("rec-idle", dovecotRecordPassword))
-			res := dovecotOK(t, m.Select("INBOX", false))
+			waitOK(t, m.Login("rec-idle", dovecotRecordPassword))
+			res := waitOK(t, m.Select("INBOX", false))
 			assert.Equal(t, []string{"0"}, texts(res.Data))
 			idle := m.Idle(30 * time.Second)
-			dovecotIdling(t, m, idle)
+			waitIdling(t, m, idle)
 			if wake != nil {
 				wake()
 			}
-			res = dovecotOK(t, idle)
+			res = waitOK(t, idle)
 			assert.Contains(t, res.Data[0].Text, "Idle completed")
 			assert.Equal(t, []string{"1"}, texts(m.Response("EXISTS").Data), "woken by the new message")
-			res = dovecotOK(t, m.Fetch("1", "(ENVELOPE)"))
+			res = waitOK(t, m.Fetch("1", "(ENVELOPE)"))
 			assert.Contains(t, res.Data[0].Text, `"two words"`)
 			dovecotLogout(t, m)
 		},
@@ -142,9 +142,9 @@ var dovecotSessions = map[string]dovecotSession{
 	"authenticate_cram_md5": {
 		user: "rec-cram",
 		run: func(t *testing.T, m *IMAP4, _ func()) {
-			dovecotOK(t, m.LoginCramMD5("rec-cram", dovecotRecordPassword))
+			waitOK(t, m.LoginCramMD5("rec-cram", dovecotRecordPassword))
 			assert.Equal(t, AUTH, m.State())
-			res := dovecotOK(t, m.ID("name", "imaplib2-go"))
+			res := waitOK(t, m.ID("name", "imaplib2-go"))
 			assert.Equal(t, []string{`("name" "Dovecot")`}, texts(res.Data))
 			dovecotLogout(t, m)
 		},
@@ -152,10 +152,10 @@ var dovecotSessions = map[string]dovecotSession{
 	"pipelined_mailboxes": {
 		user: "rec-boxes",
 		run: func(t *testing.T, m *IMAP4, _ func()) {
-			dovecotOK(t, m.Login("rec-boxes", dovecotRecordPassword))
-			dovecotOK(t, m.Create("projects"))
-			dovecotOK(t, m.Create("projects/2024"))
-			dovecotOK(t, m.Create("two words"))
+			waitOK(t, m.Login("rec-boxes", dovecotRecordPassword))
+			waitOK(t, m.Create("projects"))
+			waitOK(t, m.Create("projects/2024"))
+			waitOK(t, m.Create("two words"))
 			// Issued together: pipelined on the wire.
 			list := m.List(`""`, "*")
 			status := m.Status("two words", "(MESSAGES UIDNEXT)")
@@ -163,17 +163,17 @@ var dovecotSessions = map[string]dovecotSession{
 			quota := m.GetQuotaRoot("INBOX")
 			ns := m.Namespace()
 			assert.ElementsMatch(t, []string{`(\HasNoChildren) "/" INBOX`, `(\HasChildren) "/" projects`,
-				`(\HasNoChildren) "/" projects/2024`, `(\HasNoChildren) "/" "two words"`}, texts(dovecotOK(t, list).Data))
-			assert.Equal(t, []string{`"two words" (MESSAGES 0 UIDNEXT 1)`}, texts(dovecotOK(t, status).Data))
-			assert.Equal(t, []string{"projects rec-boxes lrwstipekxacd"}, texts(dovecotOK(t, acl).Data))
-			q := texts(dovecotOK(t, quota).Data)
+				`(\HasNoChildren) "/" projects/2024`, `(\HasNoChildren) "/" "two words"`}, texts(waitOK(t, list).Data))
+			assert.Equal(t, []string{`"two words" (MESSAGES 0 UIDNEXT 1)`}, texts(waitOK(t, status).Data))
+			assert.Equal(t, []string{"projects rec-boxes lrwstipekxacd"}, texts(waitOK(t, acl).Data))
+			q := texts(waitOK(t, quota).Data)
 			require.Len(t, q, 2)
 			assert.Equal(t, `INBOX "User quota"`, q[0])
-			assert.Equal(t, []string{`(("" "/")) NIL NIL`}, texts(dovecotOK(t, ns).Data))
-			dovecotOK(t, m.SetACL("projects", "bob", "lr"))
-			assert.Contains(t, dovecotOK(t, m.GetACL("projects")).Data[0].Text, " bob lr")
-			dovecotOK(t, m.Rename("two words", "three words"))
-			dovecotOK(t, m.Delete("three words"))
+			assert.Equal(t, []string{`(("" "/")) NIL NIL`}, texts(waitOK(t, ns).Data))
+			waitOK(t, m.SetACL("projects", "bob", "lr"))
+			assert.Contains(t, waitOK(t, m.GetACL("projects")).Data[0].Text, " bob lr")
+			waitOK(t, m.Rename("two words", "three words"))
+			waitOK(t, m.Delete("three words"))
 			dovecotLogout(t, m)
 		},
 	},

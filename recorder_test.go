@@ -47,14 +47,14 @@ func TestDovecotRecord(t *testing.T) {
 			require.NoError(t, d.addUser(s.user, dovecotRecordPassword))
 			if s.setup != nil {
 				m := dovecotNew(t, d, nil)
-				dovecotOK(t, m.Login(s.user, dovecotRecordPassword))
+				waitOK(t, m.Login(s.user, dovecotRecordPassword))
 				s.setup(t, m)
 				dovecotLogout(t, m)
 			}
 			wake := func() {
 				b := dovecotNew(t, d, nil)
-				dovecotOK(t, b.Login(s.user, dovecotRecordPassword))
-				dovecotOK(t, b.Append("INBOX", "", recDate2, recMsg2))
+				waitOK(t, b.Login(s.user, dovecotRecordPassword))
+				waitOK(t, b.Append("INBOX", "", recDate2, recMsg2))
 				dovecotLogout(t, b)
 			}
 
