@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -443,13 +442,13 @@ func TestGreetings(t *testing.T) {
 				script += "!expect-eof\n"
 			}
 			srv := newScriptServer(t, tt.name, script)
-			before := runtime.NumGoroutine()
+			leaks := newLeakBaseline()
 			m, err := New(srv.Host(), &Options{Port: srv.Port()})
 			if tt.err != "" {
 				require.ErrorIs(t, err, ErrError)
 				assert.Contains(t, err.Error(), tt.err)
 				srv.Wait()
-				assertNoLeak(t, before)
+				leaks.check(t)
 				return
 			}
 			require.NoError(t, err)
@@ -457,7 +456,7 @@ func TestGreetings(t *testing.T) {
 			assert.Equal(t, tt.greeting, m.Welcome())
 			m.Shutdown()
 			srv.Wait()
-			assertNoLeak(t, before)
+			leaks.check(t)
 		})
 	}
 	t.Run("IMAP4rev2", func(t *testing.T) {

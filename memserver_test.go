@@ -16,7 +16,6 @@ package imaplib2
 
 import (
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -474,7 +473,7 @@ func TestMemServerLogout(t *testing.T) {
 func TestMemServerNoGoroutineLeak(t *testing.T) {
 	s := memStart(t)
 	s.memSeed(t, 20)
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := New(s.host, &Options{Port: s.port, Timeout: 20 * time.Second})
 	require.NoError(t, err)
 	wait(t, m.Login(s.user, s.pass))
@@ -488,7 +487,7 @@ func TestMemServerNoGoroutineLeak(t *testing.T) {
 	}
 	wait(t, m.Idle(20*time.Millisecond))
 	assert.Equal(t, "BYE", wait(t, m.Logout()).Type)
-	assertNoLeak(t, before) // the server's goroutine for the connection ends too
+	leaks.check(t) // the server's goroutine for the connection ends too
 }
 
 // TestMemServerConcurrency: callbacks that issue commands and wait; a

@@ -104,7 +104,7 @@ func TestConnectionReset(t *testing.T) {
 		readTag(r)
 		conn.(*net.TCPConn).SetLinger(0) // close with RST
 	})
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := New("127.0.0.1", &Options{Port: port})
 	require.NoError(t, err)
 	a, b := m.Noop(), m.Noop()
@@ -113,7 +113,7 @@ func TestConnectionReset(t *testing.T) {
 		assert.ErrorIs(t, err, ErrAbort)
 	}
 	m.Shutdown()
-	assertNoLeak(t, before)
+	leaks.check(t)
 }
 
 func TestSilentDuringLiteral(t *testing.T) {
@@ -189,7 +189,7 @@ func TestConcurrentShutdownAndLogout(t *testing.T) {
 			fmt.Fprintf(conn, "%s OK done\r\n", tag)
 		}
 	})
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := New("127.0.0.1", &Options{Port: port})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
@@ -211,7 +211,7 @@ func TestConcurrentShutdownAndLogout(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, LOGOUT, m.State())
-	assertNoLeak(t, before)
+	leaks.check(t)
 }
 
 // TestLargeLiteral: literals above the first chunk grow as their bytes

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,23 +18,6 @@ import (
 
 // Tests of the scripted IMAP server in transcript_test.go, driven by a raw
 // client so that they do not depend on the library.
-
-// scriptLeakCheck fails t if goroutines started during t outlive it. It must
-// be called first so that its cleanup runs after every other one.
-func scriptLeakCheck(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		// A goroutine that has signalled its end may take a moment to exit.
-		for i := 0; runtime.NumGoroutine() > base; i++ {
-			if i == 200 {
-				t.Errorf("%d goroutines leaked", runtime.NumGoroutine()-base)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
 
 // scriptFakeTB records what the harness reports and holds its cleanups until
 // finish, so the tests can examine failures as values.
@@ -161,7 +143,7 @@ func (c *scriptClient) close() {
 }
 
 func TestScriptServerHappyPath(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), `
 		# Indented, with comments and blank lines.
 		S: * OK ready
@@ -207,7 +189,7 @@ func TestScriptServerHappyPath(t *testing.T) {
 }
 
 func TestScriptServerFile(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	t.Run("ok", func(t *testing.T) {
 		s := loadScript(t, "harness/login.txt")
 		c := dialScriptClient(t, s)
@@ -271,7 +253,7 @@ func TestScriptServerMismatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			scriptLeakCheck(t)
+			checkLeaks(t)
 			f := newScriptFakeTB(t)
 			s := newScriptServer(f, "script", tt.script)
 			c := dialScriptClient(t, s)
@@ -294,7 +276,7 @@ func TestScriptServerMismatch(t *testing.T) {
 }
 
 func TestScriptServerStepTimeout(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	f := newScriptFakeTB(t)
 	s := newScriptServer(f, "slow", "S: * OK hi\nC: $1 GO\nC: $2 NOOP")
 	c := dialScriptClient(t, s)
@@ -313,7 +295,7 @@ func TestScriptServerStepTimeout(t *testing.T) {
 }
 
 func TestScriptServerNoClient(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	f := newScriptFakeTB(t)
 	s := newScriptServer(f, "lonely", "S: * OK hi")
 	s.SetStepTimeout(20 * time.Millisecond)
@@ -324,7 +306,7 @@ func TestScriptServerNoClient(t *testing.T) {
 }
 
 func TestScriptServerUnfinished(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	t.Run("connected", func(t *testing.T) {
 		f := newScriptFakeTB(t)
 		s := newScriptServer(f, "script", "S: * OK hi\nC: $1 NOOP\nS: $1 OK")
@@ -349,7 +331,7 @@ func TestScriptServerUnfinished(t *testing.T) {
 }
 
 func TestScriptServerLateData(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	f := newScriptFakeTB(t)
 	s := newScriptServer(f, "script", "S: * OK hi")
 	c := dialScriptClient(t, s)
@@ -369,7 +351,7 @@ func TestScriptServerLateData(t *testing.T) {
 }
 
 func TestScriptServerEOF(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), `
 		S: * OK hi
 		C: $1 LOGOUT
@@ -385,7 +367,7 @@ func TestScriptServerEOF(t *testing.T) {
 }
 
 func TestScriptServerExpectEOF(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), "S: * BYE go away\n!expect-eof")
 	c := dialScriptClient(t, s)
 	c.expect("* BYE go away\r\n")
@@ -394,7 +376,7 @@ func TestScriptServerExpectEOF(t *testing.T) {
 }
 
 func TestScriptServerSilent(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), "S: * OK hi\nC: $1 NOOP\n!silent")
 	c := dialScriptClient(t, s)
 	c.expect("* OK hi\r\n")
@@ -409,7 +391,7 @@ func TestScriptServerSilent(t *testing.T) {
 }
 
 func TestScriptServerStartTLS(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	t.Run("starttls", func(t *testing.T) {
 		s := newScriptServer(t, t.Name(), `
 			S: * OK [CAPABILITY IMAP4rev1 STARTTLS] hi
@@ -453,7 +435,7 @@ func TestScriptServerStartTLS(t *testing.T) {
 }
 
 func TestScriptServerCompress(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), `
 		S: * OK hi
 		C: $1 COMPRESS DEFLATE

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -107,13 +106,13 @@ S: * OK [CAPABILITY IMAP4rev1] TLS greeting
 C: $1 NOOP
 S: $1 OK done
 `)
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := NewSSL(srv.Host(), &Options{Port: srv.Port(), TLSConfig: tlsFor(srv)})
 	require.NoError(t, err)
 	wait(t, m.Noop())
 	m.Shutdown()
 	srv.Wait()
-	assertNoLeak(t, before)
+	leaks.check(t)
 }
 
 func TestTLSLevel(t *testing.T) {
@@ -151,13 +150,13 @@ func TestStreamHelperProcess(t *testing.T) {
 
 func TestNewStream(t *testing.T) {
 	var log bytes.Buffer
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := NewStream("IMAPLIB2_STREAM_HELPER=1 exec "+os.Args[0]+" -test.run=^TestStreamHelperProcess$", &Options{Debug: 1, DebugWriter: &log})
 	require.NoError(t, err)
 	assert.Equal(t, AUTH, m.State())
 	assert.Equal(t, []string{"NOOP done"}, texts(wait(t, m.Noop()).Data))
 	assert.Equal(t, "BYE", wait(t, m.Logout()).Type)
-	assertNoLeak(t, before)
+	leaks.check(t)
 	assert.Contains(t, log.String(), "stderr helper: started", "the command's stderr goes to the debug log")
 }
 
