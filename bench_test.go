@@ -93,12 +93,12 @@ func BenchmarkFetchEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Shutdown()
-	if _, err := m.Select("INBOX", true).Wait(); err != nil {
+	if _, err := waitResult(b, m.Select("INBOX", true)); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := m.Fetch("1:1000", "(UID FLAGS BODY[])").Wait()
+		res, err := waitResult(b, m.Fetch("1:1000", "(UID FLAGS BODY[])"))
 		if err != nil || len(res.Data) != 2000 {
 			b.Fatal(err, len(res.Data))
 		}

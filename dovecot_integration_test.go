@@ -731,19 +731,11 @@ func dovecotTestIdleWoken(t *testing.T, d *dovecotServer) {
 	idle := a.Idle(30 * time.Second)
 	waitIdling(t, a, idle)
 	require.NotEmpty(t, idle.Tag())
-	select {
-	case <-idle.Done():
-		t.Fatal("IDLE ended before anything happened")
-	default:
-	}
+	require.False(t, isDone(idle.Done()), "IDLE ended before anything happened")
 	start := time.Now()
 	waitOK(t, b.Append("INBOX", "", time.Time{}, dovecotMessage("wake up", "x")))
 	appended := time.Now()
-	select {
-	case <-idle.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("IDLE not woken within 10s of the APPEND on another connection")
-	}
+	receive(t, idle.Done(), "IDLE to be woken by the APPEND on another connection")
 	woken := time.Since(appended)
 	res = waitOK(t, idle)
 	assert.Contains(t, res.Data[0].Text, "Idle completed")
@@ -777,11 +769,7 @@ func dovecotTestIdleEndedByCommand(t *testing.T, d *dovecotServer) {
 		cmd := next()
 		res := waitOK(t, cmd)
 		elapsed := time.Since(start)
-		select {
-		case <-idle.Done():
-		default:
-			t.Fatal("the command completed before the IDLE it ended")
-		}
+		require.True(t, isDone(idle.Done()), "the command completed before the IDLE it ended")
 		idleRes := waitOK(t, idle)
 		assert.Contains(t, idleRes.Data[0].Text, "Idle completed")
 		assert.Less(t, elapsed, 5*time.Second)

@@ -109,8 +109,7 @@ func TestConnectionReset(t *testing.T) {
 	require.NoError(t, err)
 	a, b := m.Noop(), m.Noop()
 	for _, c := range []*Command{a, b} {
-		_, err := c.Wait()
-		assert.ErrorIs(t, err, ErrAbort)
+		waitAborts(t, c)
 	}
 	m.Shutdown()
 	leaks.check(t)
@@ -124,8 +123,7 @@ S: * 1 FETCH (BODY[] {100}
 S~ only part
 !silent
 `), &Options{Timeout: 50 * time.Millisecond})
-	_, err := m.Noop().Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Noop())
 	assert.Contains(t, err.Error(), "no response after")
 }
 
@@ -139,8 +137,7 @@ S: + idling
 C: DONE
 !silent
 `), &Options{Timeout: 50 * time.Millisecond})
-	_, err := m.Idle(100 * time.Millisecond).Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Idle(100*time.Millisecond))
 	assert.Contains(t, err.Error(), "no response after 50ms")
 }
 
@@ -161,13 +158,9 @@ S: $3 OK three
 	m.Noop().OnDone(func(Result, error) { <-release })
 	m.Noop().OnDone(func(Result, error) { close(second) })
 	assert.Equal(t, "three", wait(t, m.Noop()).Data[0].Text)
-	select {
-	case <-second:
-		t.Fatal("a callback ran before the blocked one returned")
-	default:
-	}
+	require.False(t, isDone(second), "a callback ran before the blocked one returned")
 	close(release)
-	<-second
+	receive(t, second, "the callback after the blocked one")
 }
 
 // TestConcurrentShutdownAndLogout: Logout and Shutdown called twice each,
@@ -198,7 +191,7 @@ func TestConcurrentShutdownAndLogout(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
-				if _, err := m.Noop().Wait(); err != nil {
+				if _, err := waitResult(t, m.Noop()); err != nil {
 					assert.ErrorIs(t, err, ErrAbort)
 				}
 			}
@@ -206,7 +199,7 @@ func TestConcurrentShutdownAndLogout(t *testing.T) {
 	}
 	for i := 0; i < 2; i++ {
 		wg.Add(2)
-		go func() { defer wg.Done(); m.Logout().Wait() }()
+		go func() { defer wg.Done(); waitResult(t, m.Logout()) }()
 		go func() { defer wg.Done(); m.Shutdown() }()
 	}
 	wg.Wait()
@@ -241,7 +234,6 @@ C: $1 NOOP
 S~ * 1 EXI
 !eof
 `), nil)
-	_, err := m.Noop().Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Noop())
 	assert.Contains(t, err.Error(), "in the middle of a response")
 }

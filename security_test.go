@@ -42,8 +42,8 @@ S: + c2VydmVyIHNlY3JldA==
 C: AGFsaWNlAGh1bnRlcjI=
 S: $3 OK [CAPABILITY IMAP4rev1] done
 `), &Options{Debug: 5, DebugWriter: &log})
-	m.Login("alice", quotedPassword).Wait()
-	m.Login("al\r\nx", literalPassword).Wait()
+	waitResult(t, m.Login("alice", quotedPassword))
+	waitResult(t, m.Login("al\r\nx", literalPassword))
 	wait(t, m.Authenticate("PLAIN", func([]byte) ([]byte, error) { return []byte(token), nil }))
 	out := log.String()
 	for _, secret := range []string{"s3cr", `s3cr\"et`, "pässwörd", "p\xc3\xa4ss", base64.StdEncoding.EncodeToString([]byte(token)), "hunter2", "c2VydmVyIHNlY3JldA==", "server secret"} {

@@ -179,11 +179,7 @@ func TestScriptServerHappyPath(t *testing.T) {
 	c.expect("A003 OK $b\tdone\r\n")
 	c.send("x4 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n")
 	c.expect("x4 OK\r\n")
-	select {
-	case <-s.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("Done not closed")
-	}
+	receive(t, s.Done(), "the script's Done channel")
 	s.Wait()
 	c.close()
 }

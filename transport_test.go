@@ -52,7 +52,7 @@ S: $7 OK done
 	res := wait(t, m.StartTLS(nil))
 	assert.Equal(t, "OK", res.Type)
 	assert.Equal(t, []string{"IMAP4REV1", "AUTH=PLAIN"}, m.Capabilities(), "learned again over TLS")
-	_, err := m.StartTLS(nil).Wait()
+	_, err := waitResult(t, m.StartTLS(nil))
 	assert.ErrorIs(t, err, ErrError, "STARTTLS twice")
 	wait(t, m.Login("alice", "pw"))
 	require.NoError(t, m.EnableCompression())
@@ -64,8 +64,7 @@ S: $7 OK done
 
 func TestStartTLSNotOffered(t *testing.T) {
 	m := session(t, "wrong_state.txt", nil)
-	_, err := m.StartTLS(nil).Wait()
-	require.ErrorIs(t, err, ErrError)
+	err := waitFails(t, m.StartTLS(nil))
 	assert.Contains(t, err.Error(), "server does not support STARTTLS")
 	wait(t, m.Noop())
 }
@@ -78,8 +77,7 @@ S: $1 NO TLS is not available now
 C: $2 NOOP
 S: $2 OK done
 `), nil)
-	_, err := m.StartTLS(nil).Wait()
-	require.ErrorIs(t, err, ErrError)
+	err := waitFails(t, m.StartTLS(nil))
 	assert.Contains(t, err.Error(), "TLS is not available now")
 	wait(t, m.Noop())
 }
@@ -93,8 +91,7 @@ C: $1 STARTTLS
 S~ $1 OK Begin TLS\r\n* 1 EXISTS\r\n
 !expect-eof
 `), nil)
-	_, err := m.StartTLS(nil).Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.StartTLS(nil))
 	assert.Contains(t, err.Error(), "possible response injection")
 	assert.Equal(t, LOGOUT, m.State())
 }
