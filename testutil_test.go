@@ -4,7 +4,8 @@ package imaplib2
 //
 //   - connections to the fake server: connect and session run the library
 //     against a scriptServer (transcript_test.go), the one fake-server
-//     harness;
+//     harness; serveOne is the listener of the few fake servers that a
+//     transcript cannot express;
 //   - waits: wait, waitResult, waitOK, waitFails, waitAborts and the rest
 //     bound every wait for a command or a signal by waitLimit, so that a
 //     hang fails the test with the command's name and tag instead of
@@ -13,12 +14,17 @@ package imaplib2
 //   - data: texts, txt and lit.
 
 import (
+	"bufio"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +59,73 @@ func connect(t *testing.T, srv *scriptServer, opts *Options) *IMAP4 {
 func session(t *testing.T, file string, opts *Options) *IMAP4 {
 	t.Helper()
 	return connect(t, loadScript(t, file), opts)
+}
+
+// serveOne is the fake server for what a transcript cannot express: a
+// flood, a connection reset, a server that answers whatever comes in any
+// number, a TLS handshake with a certificate of the test's making. It
+// listens on 127.0.0.1 (with TLS if config is not nil), accepts one
+// connection in a goroutine and runs serve on it, closing the connection
+// when serve returns. When t ends it closes the listener and the
+// connection and waits for the goroutine. It returns the port.
+func serveOne(t testing.TB, config *tls.Config, serve func(conn net.Conn)) (port int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port = ln.Addr().(*net.TCPAddr).Port
+	if config != nil {
+		ln = tls.NewListener(ln, config)
+	}
+	var (
+		mu     sync.Mutex
+		conn   net.Conn
+		ending bool
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		mu.Lock()
+		conn = c
+		ended := ending
+		mu.Unlock()
+		if !ended {
+			serve(c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		ending = true
+		if conn != nil {
+			conn.Close()
+		}
+		mu.Unlock()
+		<-done
+	})
+	return port
+}
+
+// rawServer is a serveOne server that greets with PREAUTH and hands the
+// connection to serve, for faults a transcript cannot express (floods,
+// resets, any number of commands).
+func rawServer(t testing.TB, serve func(conn net.Conn, r *bufio.Reader)) (port int) {
+	t.Helper()
+	return serveOne(t, nil, func(conn net.Conn) {
+		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
+		serve(conn, bufio.NewReader(conn))
+	})
+}
+
+// readTag reads one command line and returns its tag.
+func readTag(r *bufio.Reader) string {
+	line, _ := r.ReadString('\n')
+	tag, _, _ := strings.Cut(line, " ")
+	return tag
 }
 
 // ---------------------------------------------------------------------------
