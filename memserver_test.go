@@ -302,9 +302,10 @@ func TestMemServerIdle(t *testing.T) {
 		idle := m.Idle(time.Minute)
 		receive(t, s.idling, "the server to see IDLE")
 		// The server hears about changes only once its IDLE loop has
-		// registered, which it does right after the signal; an APPEND
-		// before that would be reported only by the next command.
-		time.Sleep(50 * time.Millisecond)
+		// registered, which it does right after the signal, before it
+		// blocks in the loop's select; an APPEND before that would be
+		// reported only by the next command.
+		waitSelecting(t, "github.com/emersion/go-imap/v2/imapserver.(*SessionTracker).Idle")
 		start := time.Now()
 		wait(t, other.Append("INBOX", "", time.Time{}, memMessage(4)))
 		receive(t, idle.Done(), "IDLE to end on EXISTS")

@@ -360,6 +360,25 @@ func (b leakBaseline) left() []string {
 	return left
 }
 
+// waitSelecting waits until some goroutine is blocked in a select
+// statement of function (such as
+// "github.com/emersion/go-imap/v2/imapserver.(*SessionTracker).Idle"), for
+// a state that nothing signals.
+func waitSelecting(t testing.TB, function string) {
+	t.Helper()
+	selecting := func() bool {
+		for _, g := range goroutineDump() {
+			if g.state == "select" && strings.HasPrefix(g.top, function+"(") {
+				return true
+			}
+		}
+		return false
+	}
+	if !poll(waitLimit, selecting) {
+		t.Fatalf("no goroutine blocked in a select of %s within %v", function, waitLimit)
+	}
+}
+
 // poll calls cond until it returns true or limit has passed, and reports
 // whether it returned true. Goroutines end, and block, without signalling
 // anyone: the leak checker and the waits for such states poll, backing off
