@@ -682,16 +682,10 @@ func dovecotTestThousandFetches(t *testing.T, d *dovecotServer) {
 					}
 					defer inside.Add(-1)
 					want := message(i)
-					switch {
-					case err != nil:
-						t.Errorf("FETCH %d: %v", i, err)
-					case r.Type != "OK" || len(r.Data) != 2:
-						t.Errorf("FETCH %d: %s %q", i, r.Type, texts(r.Data))
-					case r.Data[0].Text != fmt.Sprintf("%d (BODY[] {%d}", i, len(want)) || r.Data[1].Text != ")":
-						t.Errorf("FETCH %d: got %q", i, texts(r.Data))
-					case !bytes.Equal(r.Data[0].Literal, want):
-						t.Errorf("FETCH %d: got the body %q, want %q", i, r.Data[0].Literal, want)
-					default:
+					if assert.NoError(t, err, "FETCH %d", i) &&
+						assert.Equal(t, "OK", r.Type, "FETCH %d: %q", i, texts(r.Data)) &&
+						assert.Equal(t, []string{fmt.Sprintf("%d (BODY[] {%d}", i, len(want)), ")"}, texts(r.Data), "FETCH %d", i) &&
+						assert.Equal(t, want, r.Data[0].Literal, "FETCH %d: the body", i) {
 						ok.Add(1)
 					}
 				})
@@ -986,51 +980,46 @@ func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string, workers,
 			defer wg.Done()
 			num := strconv.Itoa(w)
 			flagged := false
-			fail := func(format string, args ...any) {
-				failures.Add(1)
-				t.Errorf("worker %d: "+format, append([]any{w}, args...)...)
+			count := func(passed bool) bool {
+				if !passed {
+					failures.Add(1)
+				}
+				return passed
 			}
 			for i := 0; i < rounds && time.Since(start) < limit; i++ {
 				commands.Add(1)
+				kind := kinds[(i+w)%len(kinds)]
+				what := fmt.Sprintf("worker %d, round %d, %s", w, i, kind)
 				check := func(c *Command) (Result, bool) {
 					res, err := waitResult(t, c)
-					if err != nil || res.Type != "OK" {
-						fail("round %d %s: %s %q %v", i, c.name, res.Type, texts(res.Data), err)
-						return res, false
-					}
-					return res, true
+					return res, count(assert.NoError(t, err, what) && assert.Equal(t, "OK", res.Type, "%s: %q", what, texts(res.Data)))
 				}
-				switch kind := kinds[(i+w)%len(kinds)]; kind {
+				switch kind {
 				case "FETCH":
-					res, ok := check(m.Fetch(num, "(BODY.PEEK[])"))
-					if ok && (len(res.Data) != 2 || !bytes.Equal(res.Data[0].Literal, message(w)) ||
-						res.Data[0].Text != fmt.Sprintf("%s (BODY[] {%d}", num, len(message(w)))) {
-						fail("FETCH: %q", texts(res.Data))
+					if res, ok := check(m.Fetch(num, "(BODY.PEEK[])")); ok {
+						count(assert.Len(t, res.Data, 2, what) &&
+							assert.Equal(t, fmt.Sprintf("%s (BODY[] {%d}", num, len(message(w))), res.Data[0].Text, what) &&
+							assert.Equal(t, message(w), res.Data[0].Literal, what))
 					}
 				case "UID FETCH":
-					res, ok := check(m.UID("FETCH", num, "(UID RFC822.SIZE)"))
-					if ok && !slices.Equal(texts(res.Data), []string{fmt.Sprintf("%s (UID %s RFC822.SIZE %d)", num, num, len(message(w)))}) {
-						fail("UID FETCH: %q", texts(res.Data))
+					if res, ok := check(m.UID("FETCH", num, "(UID RFC822.SIZE)")); ok {
+						count(assert.Equal(t, []string{fmt.Sprintf("%s (UID %s RFC822.SIZE %d)", num, num, len(message(w)))}, texts(res.Data), what))
 					}
 				case "SEARCH":
-					res, ok := check(m.Search("", "SUBJECT", fmt.Sprintf("token-w%02d-x", w)))
-					if ok && !slices.Equal(texts(res.Data), []string{num}) {
-						fail("SEARCH: got %q, want [%q]", texts(res.Data), num)
+					if res, ok := check(m.Search("", "SUBJECT", fmt.Sprintf("token-w%02d-x", w))); ok {
+						count(assert.Equal(t, []string{num}, texts(res.Data), what))
 					}
 				case "IDLE": // ended by another worker's command, or after a second
-					res, ok := check(m.Idle(time.Second))
-					if ok && !strings.Contains(res.Data[0].Text, "Idle completed") {
-						fail("IDLE: %q", texts(res.Data))
+					if res, ok := check(m.Idle(time.Second)); ok {
+						count(assert.Contains(t, res.Data[0].Text, "Idle completed", what))
 					}
 				case "NOOP":
-					res, ok := check(m.Noop())
-					if ok && !strings.Contains(res.Data[0].Text, "NOOP completed") {
-						fail("NOOP: %q", texts(res.Data))
+					if res, ok := check(m.Noop()); ok {
+						count(assert.Contains(t, res.Data[0].Text, "NOOP completed", what))
 					}
 				case "STATUS":
-					res, ok := check(m.Status("INBOX", "(MESSAGES)"))
-					if ok && !slices.Equal(texts(res.Data), []string{fmt.Sprintf("INBOX (MESSAGES %d)", workers)}) {
-						fail("STATUS: %q", texts(res.Data))
+					if res, ok := check(m.Status("INBOX", "(MESSAGES)")); ok {
+						count(assert.Equal(t, []string{fmt.Sprintf("INBOX (MESSAGES %d)", workers)}, texts(res.Data), what))
 					}
 				case "STORE":
 					op := "+FLAGS"
@@ -1042,13 +1031,9 @@ func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string, workers,
 						break
 					}
 					flagged = !flagged
-					if len(res.Data) != 1 || !strings.HasPrefix(res.Data[0].Text, num+" (FLAGS (") {
-						fail("STORE: %q", texts(res.Data))
-						break
-					}
-					if has := slices.Contains(ParseFlags([]byte(res.Data[0].Text)), `\Flagged`); has != flagged {
-						fail("STORE %s: flags %q", op, res.Data[0].Text)
-					}
+					count(assert.Len(t, res.Data, 1, what) &&
+						assert.True(t, strings.HasPrefix(res.Data[0].Text, num+" (FLAGS ("), "%s: %q", what, res.Data[0].Text) &&
+						assert.Equal(t, flagged, slices.Contains(ParseFlags([]byte(res.Data[0].Text)), `\Flagged`), "%s %s: flags %q", what, op, res.Data[0].Text))
 				default:
 					panic(kind)
 				}
@@ -1142,12 +1127,11 @@ func dovecotTestPipelinedSearches(t *testing.T, d *dovecotServer) {
 		b := m.Search("", "SUBJECT", "beta")
 		c := m.UID("SEARCH", "SUBJECT", "beta")
 		s := m.Sort("ARRIVAL", "", "ALL")
-		ra, rb, rc, rs := waitOK(t, a), waitOK(t, b), waitOK(t, c), waitOK(t, s)
-		if !slices.Equal(texts(ra.Data), []string{"1"}) || !slices.Equal(texts(rb.Data), []string{"2"}) ||
-			!slices.Equal(texts(rc.Data), []string{"2"}) || !slices.Equal(texts(rs.Data), []string{"1 2"}) {
-			if wrong++; wrong == 1 {
-				t.Errorf("pipelined SEARCH alpha, SEARCH beta, UID SEARCH beta, SORT: got %q %q %q %q, want [1] [2] [2] [1 2]",
-					texts(ra.Data), texts(rb.Data), texts(rc.Data), texts(rs.Data))
+		got := [][]string{texts(waitOK(t, a).Data), texts(waitOK(t, b).Data), texts(waitOK(t, c).Data), texts(waitOK(t, s).Data)}
+		want := [][]string{{"1"}, {"2"}, {"2"}, {"1 2"}}
+		if !assert.ObjectsAreEqual(want, got) {
+			if wrong++; wrong == 1 { // the first round that goes wrong, in detail
+				assert.Equal(t, want, got, "pipelined SEARCH alpha, SEARCH beta, UID SEARCH beta, SORT")
 			}
 		}
 	}

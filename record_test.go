@@ -3,7 +3,6 @@ package imaplib2
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,14 +187,10 @@ func TestDovecotTranscripts(t *testing.T) {
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".txt")
 		names = append(names, name)
-		if _, ok := dovecotSessions[name]; !ok {
-			t.Errorf("%s has no session in dovecotSessions (record_test.go)", f)
-		}
+		assert.Contains(t, dovecotSessions, name, "%s has no session in dovecotSessions (record_test.go)", f)
 	}
 	for name := range dovecotSessions {
-		if !slices.Contains(names, name) {
-			t.Errorf("session %q has no transcript: run go test -tags record -run TestDovecotRecord -v . -args -record", name)
-		}
+		assert.Contains(t, names, name, "session %q has no transcript: run go test -tags record -run TestDovecotRecord -v . -args -record", name)
 	}
 	for _, name := range names {
 		if _, ok := dovecotSessions[name]; ok {
