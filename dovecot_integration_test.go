@@ -2,16 +2,13 @@ package imaplib2
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,26 +26,18 @@ import (
 // is checked.
 //
 // TestDovecot runs its subtests in parallel, each with its own Dovecot user.
-// runtime.NumGoroutine cannot tell one parallel test's goroutines from
-// another's, so leaks are checked twice:
-//
-//   - each subtest, after its connections are logged out, waits for every
-//     goroutine it started (directly or through the goroutines it started:
-//     the connection's reader, writer and callback goroutines, a stream's
-//     process goroutines) to end — dovecotLeakCheck, which reads the
-//     "created by ... in goroutine N" lines of the goroutine dump;
-//   - TestDovecot itself, once all subtests are done, runs assertNoLeak
-//     with the goroutine count taken before they started.
+// Each subtest checks, with the leak checker (checkLeaks, testutil_test.go),
+// which is exact while tests run in parallel, that every goroutine it
+// started (directly or through the goroutines it started: the connection's
+// reader, writer and callback goroutines, a stream's process goroutines)
+// has ended once its connections are logged out; TestDovecot checks the
+// same for all of them once they are done.
 //
 // The last subtests are regressions for library bugs this suite found.
 
-// dovecotWaitLimit bounds every wait for a command, so that a hang fails
-// the test with a message instead of stalling the suite.
-const dovecotWaitLimit = 2 * time.Minute
-
 func TestDovecot(t *testing.T) {
 	d := startDovecot(t)
-	before := runtime.NumGoroutine()
+	checkLeaks(t)
 	tests := []struct {
 		name string
 		fn   func(*testing.T, *dovecotServer)
@@ -75,12 +64,11 @@ func TestDovecot(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				dovecotLeakCheck(t)
+				checkLeaks(t)
 				tt.fn(t, d)
 			})
 		}
 	})
-	assertNoLeak(t, before)
 }
 
 // ---------------------------------------------------------------------------
@@ -113,42 +101,9 @@ func dovecotLogin(t *testing.T, d *dovecotServer) (*IMAP4, string, string) {
 	t.Helper()
 	user, pass := d.newUser(t)
 	m := dovecotNew(t, d, nil)
-	dovecotOK(t, m.Login(user, pass))
+	waitOK(t, m.Login(user, pass))
 	require.Equal(t, AUTH, m.State())
 	return m, user, pass
-}
-
-// dovecotWait waits for c, at most dovecotWaitLimit.
-func dovecotWait(t testing.TB, c *Command) (Result, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), dovecotWaitLimit)
-	defer cancel()
-	res, err := c.WaitContext(ctx)
-	if ctx.Err() != nil {
-		t.Fatalf("command %s (tag %q) did not complete within %v", c.name, c.Tag(), dovecotWaitLimit)
-	}
-	return res, err
-}
-
-// dovecotOK waits for c and requires a tagged OK.
-func dovecotOK(t testing.TB, c *Command) Result {
-	t.Helper()
-	res, err := dovecotWait(t, c)
-	require.NoError(t, err, "%s", c.name)
-	require.Equal(t, "OK", res.Type, "%s: %v", c.name, res.Data)
-	require.NotEmpty(t, res.Data, "%s: Data always has an element", c.name)
-	return res
-}
-
-// dovecotErr waits for c and requires an error of class ErrError that is
-// not an abort: the connection must stay usable.
-func dovecotFails(t testing.TB, c *Command) error {
-	t.Helper()
-	_, err := dovecotWait(t, c)
-	require.Error(t, err, "%s must fail", c.name)
-	require.ErrorIs(t, err, ErrError, "%s", c.name)
-	require.NotErrorIs(t, err, ErrAbort, "%s: %v", c.name, err)
-	return err
 }
 
 // dovecotLogout logs out and checks imaplib2's result (Type BYE), the
@@ -156,152 +111,15 @@ func dovecotFails(t testing.TB, c *Command) error {
 // goroutines have stopped.
 func dovecotLogout(t *testing.T, m *IMAP4) {
 	t.Helper()
-	res, err := dovecotWait(t, m.Logout())
+	res, err := waitResult(t, m.Logout())
 	require.NoError(t, err)
 	assert.Equal(t, "BYE", res.Type)
 	assert.Equal(t, "Logging out", res.Data[0].Text)
 	assert.Equal(t, LOGOUT, m.State())
-	_, err = dovecotWait(t, m.Noop())
+	_, err = waitResult(t, m.Noop())
 	assert.ErrorIs(t, err, ErrAbort, "a command after LOGOUT aborts")
 	assert.NoError(t, m.Shutdown(), "Shutdown after Logout is harmless")
-	dovecotStopped(t, m)
-}
-
-// dovecotStopped requires that the connection's reader and writer
-// goroutines have ended (the callback goroutine is left to the leak check).
-func dovecotStopped(t *testing.T, m *IMAP4) {
-	t.Helper()
-	select {
-	case <-m.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("reader and writer still running 5s after the connection ended")
-	}
-}
-
-// dovecotLeakCheck checks, when t ends, that every goroutine started by the
-// calling goroutine (or by goroutines it started, transitively) has ended,
-// and that no library goroutine has been orphaned.
-// Unlike assertNoLeak it is exact while other tests run in parallel.
-func dovecotLeakCheck(t *testing.T) {
-	root := goroutineID()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			left := goroutinesStartedBy(root)
-			if len(left) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%d goroutine(s) started by this test are still running:\n\n%s", len(left), strings.Join(left, "\n\n"))
-				return
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	})
-}
-
-// goroutineID returns the id of the calling goroutine.
-func goroutineID() int64 {
-	buf := make([]byte, 64)
-	buf = buf[:runtime.Stack(buf, false)]
-	id, err := strconv.ParseInt(strings.Fields(string(buf))[1], 10, 64)
-	if err != nil {
-		panic("cannot parse goroutine id from " + string(buf))
-	}
-	return id
-}
-
-var (
-	// packageDir is the directory of this package's source files.
-	packageDir = func() string {
-		_, file, _, _ := runtime.Caller(0)
-		return filepath.Dir(file)
-	}()
-	stackFileRE       = regexp.MustCompile(`(?m)^\t(\S+\.go):\d+`)
-	goroutineHeaderRE = regexp.MustCompile(`^goroutine (\d+) `)
-	goroutineParentRE = regexp.MustCompile(`(?m)^created by .* in goroutine (\d+)$`)
-)
-
-// goroutinesStartedBy returns the stacks of the live goroutines that root
-// started, directly or through other live goroutines, and of library
-// goroutines whose creator has ended (such as a callback goroutine started
-// by a connection's reader, or by a goroutine of the test that has
-// returned): those can no longer be traced to a test.
-func goroutinesStartedBy(root int64) []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	parent := map[int64]int64{}
-	stack := map[int64]string{}
-	for _, block := range strings.Split(string(buf), "\n\n") {
-		h := goroutineHeaderRE.FindStringSubmatch(block)
-		p := goroutineParentRE.FindStringSubmatch(block)
-		if h == nil || p == nil {
-			continue
-		}
-		id, _ := strconv.ParseInt(h[1], 10, 64)
-		pid, _ := strconv.ParseInt(p[1], 10, 64)
-		parent[id], stack[id] = pid, block
-	}
-	mine := map[int64]bool{root: true}
-	for changed := true; changed; {
-		changed = false
-		for id, pid := range parent {
-			if mine[pid] && !mine[id] {
-				mine[id], changed = true, true
-			}
-		}
-	}
-	var left []string
-	for id, pid := range parent {
-		_, parentAlive := stack[pid]
-		orphan := !parentAlive && pid != root && runsLibraryCode(stack[id])
-		if id != root && (mine[id] || orphan) {
-			left = append(left, stack[id])
-		}
-	}
-	return left
-}
-
-// runsLibraryCode reports whether a goroutine's stack has a frame in a
-// non-test source file of this package.
-func runsLibraryCode(stack string) bool {
-	for _, m := range stackFileRE.FindAllStringSubmatch(stack, -1) {
-		if filepath.Dir(m[1]) == packageDir && !strings.HasSuffix(m[1], "_test.go") {
-			return true
-		}
-	}
-	return false
-}
-
-// dovecotIdling waits until the server has accepted c (an IDLE) with its
-// "+", or c has completed.
-func dovecotIdling(t *testing.T, m *IMAP4, c *Command) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m.mu.Lock()
-		idling := m.idle == c && m.idleState == idleActive
-		m.mu.Unlock()
-		select {
-		case <-c.Done():
-			return
-		default:
-		}
-		if idling {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server did not accept IDLE within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitStopped(t, m)
 }
 
 // dovecotMessage builds a small RFC 5322 message with CRLF line endings.
@@ -379,12 +197,12 @@ func dovecotTestLogin(t *testing.T, d *dovecotServer) {
 	}
 	assert.NotContains(t, pre, "ACL", "ACL is announced only after login")
 
-	err := dovecotFails(t, m.Login(user, "wrong-password"))
+	err := waitFails(t, m.Login(user, "wrong-password"))
 	assert.Contains(t, err.Error(), "LOGIN")
 	assert.Contains(t, err.Error(), "[AUTHENTICATIONFAILED] Authentication failed.")
 	assert.Equal(t, NONAUTH, m.State(), "a failed LOGIN leaves the state alone")
 
-	res := dovecotOK(t, m.Login(user, pass))
+	res := waitOK(t, m.Login(user, pass))
 	assert.Contains(t, res.Data[0].Text, "Logged in")
 	assert.Equal(t, AUTH, m.State())
 	post := m.Capabilities()
@@ -394,13 +212,13 @@ func dovecotTestLogin(t *testing.T, d *dovecotServer) {
 	assert.NotContains(t, post, "AUTH=PLAIN", "capabilities were replaced after LOGIN")
 	assert.Equal(t, "IMAP4REV1", m.ProtocolVersion())
 
-	res = dovecotOK(t, m.Capability())
+	res = waitOK(t, m.Capability())
 	require.Len(t, res.Data, 1)
 	assert.True(t, strings.HasPrefix(res.Data[0].Text, "IMAP4rev1 "), res.Data[0].Text)
 	assert.Contains(t, res.Data[0].Text, " QUOTA ")
 	assert.Equal(t, post, m.Capabilities(), "CAPABILITY confirms the list learned at LOGIN")
 
-	err = dovecotFails(t, m.Login(user, pass))
+	err = waitFails(t, m.Login(user, pass))
 	assert.Contains(t, err.Error(), "illegal in state AUTH")
 	assert.Empty(t, m.Login(user, pass).Tag(), "a command refused before sending never gets a tag")
 	dovecotLogout(t, m)
@@ -411,15 +229,15 @@ func dovecotTestCramMD5(t *testing.T, d *dovecotServer) {
 	user, pass := d.newUser(t)
 	m := dovecotNew(t, d, nil)
 	require.Contains(t, m.Capabilities(), "AUTH=CRAM-MD5")
-	err := dovecotFails(t, m.LoginCramMD5(user, "wrong-password"))
+	err := waitFails(t, m.LoginCramMD5(user, "wrong-password"))
 	assert.Contains(t, err.Error(), "AUTHENTICATIONFAILED")
 	assert.Equal(t, NONAUTH, m.State())
 
-	res := dovecotOK(t, m.LoginCramMD5(user, pass))
+	res := waitOK(t, m.LoginCramMD5(user, pass))
 	assert.Contains(t, res.Data[0].Text, "Logged in")
 	assert.Equal(t, AUTH, m.State())
 	assert.Contains(t, m.Capabilities(), "ACL", "capabilities refreshed after AUTHENTICATE")
-	res = dovecotOK(t, m.MyRights("INBOX"))
+	res = waitOK(t, m.MyRights("INBOX"))
 	assert.Equal(t, "INBOX lrwstipekxacd", res.Data[0].Text, "logged in as the owner of INBOX")
 	dovecotLogout(t, m)
 }
@@ -430,14 +248,14 @@ func dovecotTestAuthenticatePlain(t *testing.T, d *dovecotServer) {
 	user, pass := d.newUser(t)
 	m := dovecotNew(t, d, nil)
 
-	err := dovecotFails(t, m.Authenticate("PLAIN", func([]byte) ([]byte, error) {
+	err := waitFails(t, m.Authenticate("PLAIN", func([]byte) ([]byte, error) {
 		return nil, errors.New("no credentials at hand")
 	}))
 	t.Logf("cancelled AUTHENTICATE: %v", err)
 	assert.Equal(t, NONAUTH, m.State())
 
 	var challenges [][]byte
-	res := dovecotOK(t, m.Authenticate("plain", func(challenge []byte) ([]byte, error) {
+	res := waitOK(t, m.Authenticate("plain", func(challenge []byte) ([]byte, error) {
 		challenges = append(challenges, challenge)
 		return []byte("\x00" + user + "\x00" + pass), nil
 	}))
@@ -445,7 +263,7 @@ func dovecotTestAuthenticatePlain(t *testing.T, d *dovecotServer) {
 	assert.Contains(t, res.Data[0].Text, "Logged in")
 	assert.Equal(t, AUTH, m.State())
 	assert.Contains(t, m.Capabilities(), "QUOTA")
-	res = dovecotOK(t, m.GetACL("INBOX"))
+	res = waitOK(t, m.GetACL("INBOX"))
 	assert.Equal(t, "INBOX "+user+" lrwstipekxacd", res.Data[0].Text)
 	dovecotLogout(t, m)
 }
@@ -458,19 +276,19 @@ func dovecotTestAuthenticatePlain(t *testing.T, d *dovecotServer) {
 func dovecotTestMailboxes(t *testing.T, d *dovecotServer) {
 	m, _, _ := dovecotLogin(t, d)
 
-	res := dovecotOK(t, m.List(`""`, "*"))
+	res := waitOK(t, m.List(`""`, "*"))
 	assert.Equal(t, []string{`(\HasNoChildren) "/" INBOX`}, texts(res.Data))
 
 	for _, name := range []string{"work", "work/sub", "two words", `quote"and\back`, "Entw&APw-rfe"} {
-		res = dovecotOK(t, m.Create(name))
+		res = waitOK(t, m.Create(name))
 		assert.Contains(t, res.Data[0].Text, "Create completed", "CREATE collects nothing: the tagged text")
 	}
-	res, err := dovecotWait(t, m.Create("work"))
+	res, err := waitResult(t, m.Create("work"))
 	require.NoError(t, err, "a tagged NO is a Result, not an error")
 	assert.Equal(t, "NO", res.Type)
 	assert.Contains(t, res.Data[0].Text, "Mailbox already exists")
 
-	res = dovecotOK(t, m.List(`""`, "*"))
+	res = waitOK(t, m.List(`""`, "*"))
 	assert.Equal(t, map[string]string{
 		"INBOX":          `\HasNoChildren`,
 		"work":           `\HasChildren`,
@@ -480,44 +298,44 @@ func dovecotTestMailboxes(t *testing.T, d *dovecotServer) {
 		"Entw&APw-rfe":   `\HasNoChildren`,
 	}, dovecotList(t, res.Data))
 	assert.Contains(t, texts(res.Data), `(\HasNoChildren) "/" "two words"`)
-	res = dovecotOK(t, m.List("work/", "%"))
+	res = waitOK(t, m.List("work/", "%"))
 	assert.Equal(t, []string{`(\HasNoChildren) "/" work/sub`}, texts(res.Data))
-	res = dovecotOK(t, m.List(`""`, "nothing-*"))
+	res = waitOK(t, m.List(`""`, "nothing-*"))
 	assert.Equal(t, []Datum{{}}, res.Data, "no LIST lines: one empty Datum")
 
-	res = dovecotOK(t, m.Lsub(`""`, "*"))
+	res = waitOK(t, m.Lsub(`""`, "*"))
 	assert.Equal(t, []Datum{{}}, res.Data, "nothing subscribed yet")
-	dovecotOK(t, m.Subscribe("two words"))
-	dovecotOK(t, m.Subscribe("work/sub"))
-	res = dovecotOK(t, m.Lsub(`""`, "*"))
+	waitOK(t, m.Subscribe("two words"))
+	waitOK(t, m.Subscribe("work/sub"))
+	res = waitOK(t, m.Lsub(`""`, "*"))
 	assert.ElementsMatch(t, []string{`() "/" "two words"`, `() "/" work/sub`}, texts(res.Data))
-	dovecotOK(t, m.Unsubscribe("work/sub"))
-	res = dovecotOK(t, m.Lsub(`""`, "*"))
+	waitOK(t, m.Unsubscribe("work/sub"))
+	res = waitOK(t, m.Lsub(`""`, "*"))
 	assert.Equal(t, []string{`() "/" "two words"`}, texts(res.Data))
 
-	res = dovecotOK(t, m.Status("two words", "(MESSAGES RECENT UIDNEXT UNSEEN)"))
+	res = waitOK(t, m.Status("two words", "(MESSAGES RECENT UIDNEXT UNSEEN)"))
 	assert.Equal(t, []string{`"two words" (MESSAGES 0 RECENT 0 UIDNEXT 1 UNSEEN 0)`}, texts(res.Data))
 	date := time.Date(2023, 5, 6, 7, 8, 9, 0, time.UTC)
-	dovecotOK(t, m.Append("two words", "", date, dovecotMessage("in a box", "hello")))
-	dovecotOK(t, m.Append("two words", `\Seen`, date, dovecotMessage("seen", "hello")))
-	res = dovecotOK(t, m.Status("two words", "(MESSAGES UIDNEXT UNSEEN)"))
+	waitOK(t, m.Append("two words", "", date, dovecotMessage("in a box", "hello")))
+	waitOK(t, m.Append("two words", `\Seen`, date, dovecotMessage("seen", "hello")))
+	res = waitOK(t, m.Status("two words", "(MESSAGES UIDNEXT UNSEEN)"))
 	assert.Equal(t, []string{`"two words" (MESSAGES 2 UIDNEXT 3 UNSEEN 1)`}, texts(res.Data))
 
-	res = dovecotOK(t, m.Rename("two words", "renamed box"))
+	res = waitOK(t, m.Rename("two words", "renamed box"))
 	assert.Contains(t, res.Data[0].Text, "Rename completed")
-	res = dovecotOK(t, m.Status("renamed box", "(MESSAGES)"))
+	res = waitOK(t, m.Status("renamed box", "(MESSAGES)"))
 	assert.Equal(t, []string{`"renamed box" (MESSAGES 2)`}, texts(res.Data), "the messages moved with the mailbox")
-	res, err = dovecotWait(t, m.Status("two words", "(MESSAGES)"))
+	res, err = waitResult(t, m.Status("two words", "(MESSAGES)"))
 	require.NoError(t, err)
 	assert.Equal(t, "NO", res.Type, "the old name is gone")
 
-	dovecotOK(t, m.Delete("work/sub"))
-	dovecotOK(t, m.Delete("renamed box"))
-	dovecotOK(t, m.Delete(`quote"and\back`))
-	res, err = dovecotWait(t, m.Delete("never-created"))
+	waitOK(t, m.Delete("work/sub"))
+	waitOK(t, m.Delete("renamed box"))
+	waitOK(t, m.Delete(`quote"and\back`))
+	res, err = waitResult(t, m.Delete("never-created"))
 	require.NoError(t, err)
 	assert.Equal(t, "NO", res.Type)
-	res = dovecotOK(t, m.List(`""`, "*"))
+	res = waitOK(t, m.List(`""`, "*"))
 	assert.Equal(t, map[string]string{"INBOX": `\HasNoChildren`, "work": `\HasNoChildren`, "Entw&APw-rfe": `\HasNoChildren`},
 		dovecotList(t, res.Data))
 	dovecotLogout(t, m)
@@ -532,7 +350,7 @@ func dovecotTestMailboxes(t *testing.T, d *dovecotServer) {
 // PopUntaggedResponses.
 func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 	m, _, _ := dovecotLogin(t, d)
-	dovecotOK(t, m.Create("dest"))
+	waitOK(t, m.Create("dest"))
 
 	// Three messages: a thread of two and one with an encoded subject.
 	zone := time.FixedZone("", 2*3600)
@@ -554,7 +372,7 @@ func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 		appends[i] = m.Append("INBOX", msg.flags, msg.date, msg.raw)
 	}
 	for _, c := range appends {
-		dovecotOK(t, c)
+		waitOK(t, c)
 	}
 	uids := m.Response("APPENDUID")
 	require.Len(t, uids.Data, 3, "one APPENDUID code per APPEND: %v", texts(uids.Data))
@@ -562,7 +380,7 @@ func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 	assert.Equal(t, []string{validity + " 1", validity + " 2", validity + " 3"}, texts(uids.Data))
 	assert.Equal(t, []Datum{{}}, m.Response("APPENDUID").Data, "Response removes what it returns")
 
-	res := dovecotOK(t, m.Select("INBOX", false))
+	res := waitOK(t, m.Select("INBOX", false))
 	assert.Equal(t, []string{"3"}, texts(res.Data), "SELECT gives the EXISTS count")
 	assert.Equal(t, SELECTED, m.State())
 	assert.Equal(t, []string{validity}, texts(m.Response("UIDVALIDITY").Data))
@@ -580,7 +398,7 @@ func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 	assert.Empty(t, m.PopUntaggedResponses(), "everything was popped")
 
 	// FETCH: bodies, INTERNALDATE and FLAGS of all three.
-	res = dovecotOK(t, m.Fetch("1:3", "(UID FLAGS INTERNALDATE BODY.PEEK[])"))
+	res = waitOK(t, m.Fetch("1:3", "(UID FLAGS INTERNALDATE BODY.PEEK[])"))
 	got := dovecotFetched(t, res.Data)
 	require.Len(t, got, 3)
 	for i, f := range got {
@@ -594,11 +412,11 @@ func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 		assert.True(t, when.Equal(msgs[i].date), "message %d: INTERNALDATE %v, appended with %v", n, when, msgs[i].date)
 		assert.ElementsMatch(t, msgs[i].want, withoutRecent(ParseFlags([]byte(f.head))), f.head)
 	}
-	res = dovecotOK(t, m.Fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
+	res = waitOK(t, m.Fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
 	require.Len(t, res.Data, 2)
 	assert.Equal(t, "2 (BODY[HEADER.FIELDS (SUBJECT)] {29}", res.Data[0].Text)
 	assert.Equal(t, "Subject: two words inside\r\n\r\n", string(res.Data[0].Literal))
-	res = dovecotOK(t, m.Fetch("1:*", "(UID RFC822.SIZE)"))
+	res = waitOK(t, m.Fetch("1:*", "(UID RFC822.SIZE)"))
 	require.Len(t, res.Data, 3)
 	for i, d := range res.Data {
 		assert.Equal(t, fmt.Sprintf("%d (UID %d RFC822.SIZE %d)", i+1, i+1, len(msgs[i].raw)), d.Text)
@@ -624,124 +442,124 @@ func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 		{"", []string{"HEADER", "Message-ID", "<3@ex"}, "3"}, // '<' is an atom char
 	}
 	for _, s := range searches {
-		res = dovecotOK(t, m.Search(s.charset, s.criteria...))
+		res = waitOK(t, m.Search(s.charset, s.criteria...))
 		assert.Equal(t, []string{s.want}, texts(res.Data), "SEARCH %q %q", s.charset, s.criteria)
 	}
-	err := dovecotFails(t, m.Search("", "NOSUCHKEY"))
+	err := waitFails(t, m.Search("", "NOSUCHKEY"))
 	assert.Contains(t, err.Error(), "BAD")
 
 	// SORT and THREAD.
-	res = dovecotOK(t, m.Sort("REVERSE DATE", "UTF-8", "ALL"))
+	res = waitOK(t, m.Sort("REVERSE DATE", "UTF-8", "ALL"))
 	assert.Equal(t, []string{"3 2 1"}, texts(res.Data))
-	res = dovecotOK(t, m.Sort("(SUBJECT)", "", "ALL"))
+	res = waitOK(t, m.Sort("(SUBJECT)", "", "ALL"))
 	assert.Equal(t, []string{"3 1 2"}, texts(res.Data), "by base subject, decoded: Grüße, hello, two")
-	res = dovecotOK(t, m.Sort("ARRIVAL", "UTF-8", "SUBJECT", "o"))
+	res = waitOK(t, m.Sort("ARRIVAL", "UTF-8", "SUBJECT", "o"))
 	assert.Equal(t, []string{"1 2 3"}, texts(res.Data))
-	res = dovecotOK(t, m.Thread("REFERENCES", "UTF-8", "ALL"))
+	res = waitOK(t, m.Thread("REFERENCES", "UTF-8", "ALL"))
 	assert.Equal(t, []string{"(1 2)(3)"}, texts(res.Data))
-	res = dovecotOK(t, m.Thread("ORDEREDSUBJECT", "", "NOT", "FLAGGED"))
+	res = waitOK(t, m.Thread("ORDEREDSUBJECT", "", "NOT", "FLAGGED"))
 	assert.Equal(t, []string{"(1)(3)"}, texts(res.Data))
 
 	// STORE: the FETCH data it causes; .SILENT causes none.
-	res = dovecotOK(t, m.Store("1", "+FLAGS", `\Answered`))
+	res = waitOK(t, m.Store("1", "+FLAGS", `\Answered`))
 	require.Len(t, res.Data, 1)
 	assert.True(t, strings.HasPrefix(res.Data[0].Text, "1 (FLAGS ("), res.Data[0].Text)
 	assert.ElementsMatch(t, []string{`\Seen`, `\Answered`}, withoutRecent(ParseFlags([]byte(res.Data[0].Text))))
-	res = dovecotOK(t, m.Store("1:2", "+FLAGS", `(\Draft)`))
+	res = waitOK(t, m.Store("1:2", "+FLAGS", `(\Draft)`))
 	require.Len(t, res.Data, 2)
 	assert.ElementsMatch(t, []string{`\Seen`, `\Answered`, `\Draft`}, withoutRecent(ParseFlags([]byte(res.Data[0].Text))))
 	assert.ElementsMatch(t, []string{`\Flagged`, "$Label", `\Draft`}, withoutRecent(ParseFlags([]byte(res.Data[1].Text))))
-	res = dovecotOK(t, m.Store("1:2", "-FLAGS.SILENT", `\Answered \Draft`))
+	res = waitOK(t, m.Store("1:2", "-FLAGS.SILENT", `\Answered \Draft`))
 	assert.Equal(t, []Datum{{}}, res.Data, "-FLAGS.SILENT: no FETCH data")
-	res = dovecotOK(t, m.Fetch("1:2", "FLAGS"))
+	res = waitOK(t, m.Fetch("1:2", "FLAGS"))
 	require.Len(t, res.Data, 2)
 	assert.ElementsMatch(t, []string{`\Seen`}, withoutRecent(ParseFlags([]byte(res.Data[0].Text))))
 	assert.ElementsMatch(t, []string{`\Flagged`, "$Label"}, withoutRecent(ParseFlags([]byte(res.Data[1].Text))))
 
 	// COPY and the UID commands.
-	res = dovecotOK(t, m.Copy("1:2", "dest"))
+	res = waitOK(t, m.Copy("1:2", "dest"))
 	assert.Contains(t, res.Data[0].Text, "Copy completed")
 	destUIDs := m.Response("COPYUID")
 	require.Len(t, destUIDs.Data, 1)
 	destValidity, rest, _ := strings.Cut(destUIDs.Data[0].Text, " ")
 	assert.Equal(t, "1:2 1:2", rest)
-	res = dovecotOK(t, m.Status("dest", "(MESSAGES)"))
+	res = waitOK(t, m.Status("dest", "(MESSAGES)"))
 	assert.Equal(t, []string{"dest (MESSAGES 2)"}, texts(res.Data))
 
-	res = dovecotOK(t, m.UID("FETCH", "2:3", "(FLAGS BODY.PEEK[TEXT])"))
+	res = waitOK(t, m.UID("FETCH", "2:3", "(FLAGS BODY.PEEK[TEXT])"))
 	got = dovecotFetched(t, res.Data)
 	require.Len(t, got, 2)
 	assert.True(t, strings.HasPrefix(got[0].head, "2 (UID 2 FLAGS ("), got[0].head)
 	assert.Equal(t, "second body\r\n", string(got[0].literal))
 	assert.Equal(t, "third body\r\n", string(got[1].literal))
-	res = dovecotOK(t, m.UID("SEARCH", "SUBJECT", "hello world"))
+	res = waitOK(t, m.UID("SEARCH", "SUBJECT", "hello world"))
 	assert.Equal(t, []string{"1"}, texts(res.Data))
-	res = dovecotOK(t, m.UID("SEARCH", "UID", "2:*"))
+	res = waitOK(t, m.UID("SEARCH", "UID", "2:*"))
 	assert.Equal(t, []string{"2 3"}, texts(res.Data))
-	res = dovecotOK(t, m.UID("STORE", "3", "+FLAGS", `\Deleted`))
+	res = waitOK(t, m.UID("STORE", "3", "+FLAGS", `\Deleted`))
 	require.Len(t, res.Data, 1, "UID STORE collects the FETCH of UID 3: %v", texts(res.Data))
 	assert.Contains(t, res.Data[0].Text, "UID 3")
 	assert.ElementsMatch(t, []string{`\Deleted`}, withoutRecent(ParseFlags([]byte(res.Data[0].Text))))
-	dovecotOK(t, m.UID("COPY", "3", "dest"))
+	waitOK(t, m.UID("COPY", "3", "dest"))
 	assert.Equal(t, []string{destValidity + " 3 3"}, texts(m.Response("COPYUID").Data))
-	dovecotOK(t, m.UID("MOVE", "2", "dest"))
+	waitOK(t, m.UID("MOVE", "2", "dest"))
 	assert.Equal(t, []string{destValidity + " 2 4"}, texts(m.Response("COPYUID").Data))
 	assert.Equal(t, []string{"2"}, texts(m.Response("EXPUNGE").Data), "MOVE expunged message 2")
 	// INBOX now holds UID 1 (message 1) and UID 3 (message 2, \Deleted).
-	dovecotOK(t, m.UID("EXPUNGE", "3"))
+	waitOK(t, m.UID("EXPUNGE", "3"))
 	assert.Equal(t, []string{"2"}, texts(m.Response("EXPUNGE").Data), "UID EXPUNGE 3 removed message 2")
-	res = dovecotOK(t, m.UID("FETCH", "1:*", "UID"))
+	res = waitOK(t, m.UID("FETCH", "1:*", "UID"))
 	assert.Equal(t, []string{"1 (UID 1)"}, texts(res.Data))
 
 	// EXPUNGE: the expunged numbers, in order.
 	for i := 0; i < 3; i++ {
-		dovecotOK(t, m.Append("INBOX", `\Deleted`, time.Time{}, dovecotMessage(fmt.Sprintf("doomed %d", i), "bye")))
+		waitOK(t, m.Append("INBOX", `\Deleted`, time.Time{}, dovecotMessage(fmt.Sprintf("doomed %d", i), "bye")))
 	}
-	dovecotOK(t, m.Noop()) // let the new messages be announced
-	res = dovecotOK(t, m.Fetch("2:4", "(FLAGS)"))
+	waitOK(t, m.Noop()) // let the new messages be announced
+	res = waitOK(t, m.Fetch("2:4", "(FLAGS)"))
 	require.Len(t, res.Data, 3)
-	dovecotOK(t, m.Store("3", "-FLAGS.SILENT", `\Deleted`)) // keep the middle one
-	res = dovecotOK(t, m.Expunge())
+	waitOK(t, m.Store("3", "-FLAGS.SILENT", `\Deleted`)) // keep the middle one
+	res = waitOK(t, m.Expunge())
 	// Messages 2 and 4 go: reported as "4 2" (Dovecot's order) or "2 3".
 	assert.Contains(t, [][]string{{"4", "2"}, {"2", "3"}}, texts(res.Data), "the expunged message numbers, in order")
-	res = dovecotOK(t, m.Search("", "ALL"))
+	res = waitOK(t, m.Search("", "ALL"))
 	assert.Equal(t, []string{"1 2"}, texts(res.Data))
 
-	res = dovecotOK(t, m.Check())
+	res = waitOK(t, m.Check())
 	assert.Contains(t, res.Data[0].Text, "Check completed")
-	res = dovecotOK(t, m.Noop())
+	res = waitOK(t, m.Noop())
 	assert.Contains(t, res.Data[0].Text, "NOOP completed")
 
 	// PARTIAL is not in Dovecot 2.3: a BAD, and the connection goes on.
-	err = dovecotFails(t, m.Partial("1", "BODY[]", 0, 10))
+	err = waitFails(t, m.Partial("1", "BODY[]", 0, 10))
 	assert.Contains(t, err.Error(), "PARTIAL: BAD")
 	assert.Contains(t, err.Error(), "Unknown command")
 
 	// EXAMINE, RECENT from the store, then from a NOOP.
-	res = dovecotOK(t, m.Examine("dest"))
+	res = waitOK(t, m.Examine("dest"))
 	assert.Equal(t, []string{"4"}, texts(res.Data))
 	assert.Equal(t, []string{""}, texts(m.Response("READ-ONLY").Data), "the tagged [READ-ONLY] code")
 	assert.Equal(t, []string{"4"}, texts(m.Response("RECENT").Data), "EXAMINE does not take \\Recent away")
-	res = dovecotOK(t, m.Select("dest", false))
+	res = waitOK(t, m.Select("dest", false))
 	assert.Equal(t, []string{"4"}, texts(res.Data))
-	res = dovecotOK(t, m.Recent())
+	res = waitOK(t, m.Recent())
 	assert.Equal(t, []string{"4"}, texts(res.Data), "RECENT stored by SELECT")
-	res = dovecotOK(t, m.Recent())
+	res = waitOK(t, m.Recent())
 	assert.Equal(t, []Datum{{}}, res.Data, "no RECENT stored: a NOOP that brings none")
-	err = dovecotFails(t, m.Enable("CONDSTORE"))
+	err = waitFails(t, m.Enable("CONDSTORE"))
 	assert.Contains(t, err.Error(), "illegal in state SELECTED", "ENABLE only in AUTH")
 
 	// UNSELECT through Xatom; CLOSE.
-	res = dovecotOK(t, m.Xatom("UNSELECT"))
+	res = waitOK(t, m.Xatom("UNSELECT"))
 	assert.Contains(t, res.Data[0].Text, "Unselect completed")
 	assert.Equal(t, AUTH, m.State(), "UNSELECT leaves the selected state")
-	err = dovecotFails(t, m.Fetch("1", "FLAGS"))
+	err = waitFails(t, m.Fetch("1", "FLAGS"))
 	assert.Contains(t, err.Error(), "illegal in state AUTH")
-	dovecotOK(t, m.Select("INBOX", false))
-	res = dovecotOK(t, m.Close())
+	waitOK(t, m.Select("INBOX", false))
+	res = waitOK(t, m.Close())
 	assert.Contains(t, res.Data[0].Text, "Close completed")
 	assert.Equal(t, AUTH, m.State())
-	err = dovecotFails(t, m.Close())
+	err = waitFails(t, m.Close())
 	assert.Contains(t, err.Error(), "illegal in state AUTH")
 	dovecotLogout(t, m)
 }
@@ -752,72 +570,72 @@ func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 func dovecotTestExtensions(t *testing.T, d *dovecotServer) {
 	m, user, _ := dovecotLogin(t, d)
 
-	res := dovecotOK(t, m.Namespace())
+	res := waitOK(t, m.Namespace())
 	assert.Equal(t, []string{`(("" "/")) NIL NIL`}, texts(res.Data))
-	res = dovecotOK(t, m.ID())
+	res = waitOK(t, m.ID())
 	assert.Equal(t, []string{`("name" "Dovecot")`}, texts(res.Data))
-	res = dovecotOK(t, m.ID("name", "imaplib2-go", "version", Version(), "vendor", ""))
+	res = waitOK(t, m.ID("name", "imaplib2-go", "version", Version(), "vendor", ""))
 	assert.Equal(t, []string{`("name" "Dovecot")`}, texts(res.Data))
 
-	res = dovecotOK(t, m.Enable("CONDSTORE"))
+	res = waitOK(t, m.Enable("CONDSTORE"))
 	assert.Contains(t, res.Data[0].Text, "Enabled")
 	assert.Equal(t, []string{"CONDSTORE"}, texts(m.Response("ENABLED").Data))
 	if slices.Contains(m.Capabilities(), "UTF8=ACCEPT") {
-		dovecotOK(t, m.Enable("UTF8=ACCEPT"))
+		waitOK(t, m.Enable("UTF8=ACCEPT"))
 		assert.Equal(t, []string{"UTF8=ACCEPT"}, texts(m.Response("ENABLED").Data))
 	} else {
 		t.Logf("Dovecot does not offer UTF8=ACCEPT: see TestDovecot/group/EnableUTF8AcceptNotOffered")
 	}
-	dovecotOK(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("condstore", "x")))
-	dovecotOK(t, m.Select("INBOX", false))
+	waitOK(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("condstore", "x")))
+	waitOK(t, m.Select("INBOX", false))
 	assert.NotEqual(t, "", m.Response("HIGHESTMODSEQ").Data[0].Text, "CONDSTORE is on: SELECT reports HIGHESTMODSEQ")
-	res = dovecotOK(t, m.Store("1", "+FLAGS", "$Seen2"))
+	res = waitOK(t, m.Store("1", "+FLAGS", "$Seen2"))
 	require.Len(t, res.Data, 1)
 	assert.Contains(t, res.Data[0].Text, "MODSEQ (", "CONDSTORE is on: FETCH data carries MODSEQ")
-	dovecotOK(t, m.Close())
+	waitOK(t, m.Close())
 
 	// ACL: grant bob rights, check them, take them back.
-	dovecotOK(t, m.Create("shared"))
-	res = dovecotOK(t, m.GetACL("shared"))
+	waitOK(t, m.Create("shared"))
+	res = waitOK(t, m.GetACL("shared"))
 	assert.Equal(t, []string{"shared " + user + " lrwstipekxacd"}, texts(res.Data))
-	res = dovecotOK(t, m.SetACL("shared", "bob", "lrs"))
+	res = waitOK(t, m.SetACL("shared", "bob", "lrs"))
 	assert.Contains(t, res.Data[0].Text, "Setacl complete")
-	res = dovecotOK(t, m.GetACL("shared"))
+	res = waitOK(t, m.GetACL("shared"))
 	require.Len(t, res.Data, 1)
 	assert.Contains(t, res.Data[0].Text, " bob lrs", "GetACL shows bob's rights")
 	assert.Contains(t, res.Data[0].Text, " "+user+" lrwstipekxacd")
-	res = dovecotOK(t, m.MyRights("shared"))
+	res = waitOK(t, m.MyRights("shared"))
 	assert.Equal(t, []string{"shared lrwstipekxacd"}, texts(res.Data))
-	dovecotOK(t, m.DeleteACL("shared", "bob"))
-	res = dovecotOK(t, m.GetACL("shared"))
+	waitOK(t, m.DeleteACL("shared", "bob"))
+	res = waitOK(t, m.GetACL("shared"))
 	assert.Equal(t, []string{"shared " + user + " lrwstipekxacd"}, texts(res.Data), "bob's rights are gone")
-	res, err := dovecotWait(t, m.GetACL("no-such-mailbox"))
+	res, err := waitResult(t, m.GetACL("no-such-mailbox"))
 	require.NoError(t, err)
 	assert.Equal(t, "NO", res.Type)
 
 	// QUOTA: GETQUOTAROOT gives the QUOTAROOT data first, then the QUOTA data.
-	res = dovecotOK(t, m.GetQuotaRoot("INBOX"))
+	res = waitOK(t, m.GetQuotaRoot("INBOX"))
 	require.Len(t, res.Data, 2, "%v", texts(res.Data))
 	assert.Equal(t, `INBOX "User quota"`, res.Data[0].Text)
 	assert.Regexp(t, `^"User quota" \(STORAGE \d+ 1048576\)$`, res.Data[1].Text)
-	res2 := dovecotOK(t, m.GetQuota("User quota"))
+	res2 := waitOK(t, m.GetQuota("User quota"))
 	assert.Equal(t, []string{res.Data[1].Text}, texts(res2.Data))
-	res, err = dovecotWait(t, m.SetQuota("User quota", "(STORAGE 512)"))
+	res, err = waitResult(t, m.SetQuota("User quota", "(STORAGE 512)"))
 	require.NoError(t, err, "Dovecot answers SETQUOTA with NO: a Result")
 	assert.Equal(t, "NO", res.Type)
 	assert.Contains(t, res.Data[0].Text, "Quota can be changed only by admin")
 
 	// ANNOTATE is not in Dovecot: BAD, an ErrError; the connection goes on.
-	err = dovecotFails(t, m.GetAnnotation("INBOX", "/comment", "value.priv"))
+	err = waitFails(t, m.GetAnnotation("INBOX", "/comment", "value.priv"))
 	assert.Contains(t, err.Error(), "GETANNOTATION: BAD")
-	err = dovecotFails(t, m.SetAnnotation("INBOX", `(/comment (value.priv "hello"))`))
+	err = waitFails(t, m.SetAnnotation("INBOX", `(/comment (value.priv "hello"))`))
 	assert.Contains(t, err.Error(), "SETANNOTATION: BAD")
 
 	// PROXYAUTH is not in Dovecot either.
-	err = dovecotFails(t, m.ProxyAuth("bob"))
+	err = waitFails(t, m.ProxyAuth("bob"))
 	assert.Contains(t, err.Error(), "PROXYAUTH: BAD")
 	assert.Equal(t, AUTH, m.State())
-	dovecotOK(t, m.Noop())
+	waitOK(t, m.Noop())
 	dovecotLogout(t, m)
 }
 
@@ -838,9 +656,9 @@ func dovecotTestThousandFetches(t *testing.T, d *dovecotServer) {
 	for i := 1; i <= n; i++ {
 		last = m.Append("INBOX", "", time.Time{}, message(i))
 	}
-	dovecotOK(t, last)
+	waitOK(t, last)
 	t.Logf("1,000 APPENDs: %v", time.Since(start))
-	res := dovecotOK(t, m.Select("INBOX", false))
+	res := waitOK(t, m.Select("INBOX", false))
 	require.Equal(t, []string{strconv.Itoa(n)}, texts(res.Data), "all 1,000 appends arrived")
 
 	var (
@@ -864,16 +682,10 @@ func dovecotTestThousandFetches(t *testing.T, d *dovecotServer) {
 					}
 					defer inside.Add(-1)
 					want := message(i)
-					switch {
-					case err != nil:
-						t.Errorf("FETCH %d: %v", i, err)
-					case r.Type != "OK" || len(r.Data) != 2:
-						t.Errorf("FETCH %d: %s %q", i, r.Type, texts(r.Data))
-					case r.Data[0].Text != fmt.Sprintf("%d (BODY[] {%d}", i, len(want)) || r.Data[1].Text != ")":
-						t.Errorf("FETCH %d: got %q", i, texts(r.Data))
-					case !bytes.Equal(r.Data[0].Literal, want):
-						t.Errorf("FETCH %d: got the body %q, want %q", i, r.Data[0].Literal, want)
-					default:
+					if assert.NoError(t, err, "FETCH %d", i) &&
+						assert.Equal(t, "OK", r.Type, "FETCH %d: %q", i, texts(r.Data)) &&
+						assert.Equal(t, []string{fmt.Sprintf("%d (BODY[] {%d}", i, len(want)), ")"}, texts(r.Data), "FETCH %d", i) &&
+						assert.Equal(t, want, r.Data[0].Literal, "FETCH %d: the body", i) {
 						ok.Add(1)
 					}
 				})
@@ -883,10 +695,8 @@ func dovecotTestThousandFetches(t *testing.T, d *dovecotServer) {
 	wg.Wait()
 	done := make(chan struct{})
 	go func() { callbacks.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(dovecotWaitLimit):
-		t.Fatalf("only %d of %d callbacks ran", ok.Load(), n)
+	if _, finished := within(done, waitLimit); !finished {
+		t.Fatalf("only %d of %d callbacks ran within %v", ok.Load(), n, waitLimit)
 	}
 	elapsed := time.Since(start)
 	t.Logf("1,000 pipelined FETCH commands from %d goroutines, checked in OnDone: %v (%.0f/s)", workers, elapsed, n/elapsed.Seconds())
@@ -905,31 +715,23 @@ func dovecotTestThousandFetches(t *testing.T, d *dovecotServer) {
 func dovecotTestIdleWoken(t *testing.T, d *dovecotServer) {
 	a, user, pass := dovecotLogin(t, d)
 	b := dovecotNew(t, d, nil)
-	dovecotOK(t, b.Login(user, pass))
-	dovecotOK(t, b.Append("INBOX", "", time.Time{}, dovecotMessage("before", "x")))
+	waitOK(t, b.Login(user, pass))
+	waitOK(t, b.Append("INBOX", "", time.Time{}, dovecotMessage("before", "x")))
 
-	res := dovecotOK(t, a.Select("INBOX", false))
+	res := waitOK(t, a.Select("INBOX", false))
 	require.Equal(t, []string{"1"}, texts(res.Data))
 	a.PopUntaggedResponses()
 
 	idle := a.Idle(30 * time.Second)
-	dovecotIdling(t, a, idle)
+	waitIdling(t, a, idle)
 	require.NotEmpty(t, idle.Tag())
-	select {
-	case <-idle.Done():
-		t.Fatal("IDLE ended before anything happened")
-	default:
-	}
+	require.False(t, isDone(idle.Done()), "IDLE ended before anything happened")
 	start := time.Now()
-	dovecotOK(t, b.Append("INBOX", "", time.Time{}, dovecotMessage("wake up", "x")))
+	waitOK(t, b.Append("INBOX", "", time.Time{}, dovecotMessage("wake up", "x")))
 	appended := time.Now()
-	select {
-	case <-idle.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("IDLE not woken within 10s of the APPEND on another connection")
-	}
+	receive(t, idle.Done(), "IDLE to be woken by the APPEND on another connection")
 	woken := time.Since(appended)
-	res = dovecotOK(t, idle)
+	res = waitOK(t, idle)
 	assert.Contains(t, res.Data[0].Text, "Idle completed")
 	t.Logf("IDLE wake latency: %v after the APPEND completed (%v after it was issued)", woken, time.Since(start))
 	assert.Less(t, woken, 5*time.Second, "IDLE must end well before its 30s timeout")
@@ -938,7 +740,7 @@ func dovecotTestIdleWoken(t *testing.T, d *dovecotServer) {
 
 	// An IDLE that times out.
 	start = time.Now()
-	res = dovecotOK(t, a.Idle(time.Second))
+	res = waitOK(t, a.Idle(time.Second))
 	assert.Contains(t, res.Data[0].Text, "Idle completed")
 	assert.GreaterOrEqual(t, time.Since(start), time.Second)
 	assert.Equal(t, []string{"TIMEOUT"}, texts(a.Response("IDLE").Data))
@@ -952,21 +754,17 @@ func dovecotTestIdleWoken(t *testing.T, d *dovecotServer) {
 // IDLE aborts it.
 func dovecotTestIdleEndedByCommand(t *testing.T, d *dovecotServer) {
 	m, _, _ := dovecotLogin(t, d)
-	dovecotOK(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("one", "x")))
-	dovecotOK(t, m.Select("INBOX", false))
+	waitOK(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("one", "x")))
+	waitOK(t, m.Select("INBOX", false))
 	for _, next := range []func() *Command{m.Noop, func() *Command { return m.Fetch("1", "(UID)") }} {
 		idle := m.Idle(30 * time.Second)
-		dovecotIdling(t, m, idle)
+		waitIdling(t, m, idle)
 		start := time.Now()
 		cmd := next()
-		res := dovecotOK(t, cmd)
+		res := waitOK(t, cmd)
 		elapsed := time.Since(start)
-		select {
-		case <-idle.Done():
-		default:
-			t.Fatal("the command completed before the IDLE it ended")
-		}
-		idleRes := dovecotOK(t, idle)
+		require.True(t, isDone(idle.Done()), "the command completed before the IDLE it ended")
+		idleRes := waitOK(t, idle)
 		assert.Contains(t, idleRes.Data[0].Text, "Idle completed")
 		assert.Less(t, elapsed, 5*time.Second)
 		t.Logf("%s during IDLE completed after %v", cmd.name, elapsed)
@@ -977,14 +775,14 @@ func dovecotTestIdleEndedByCommand(t *testing.T, d *dovecotServer) {
 
 	// Shutdown while idling: the IDLE aborts; no LOGOUT is sent.
 	idle := m.Idle(30 * time.Second)
-	dovecotIdling(t, m, idle)
+	waitIdling(t, m, idle)
 	require.NoError(t, m.Shutdown())
-	_, err := dovecotWait(t, idle)
+	_, err := waitResult(t, idle)
 	assert.ErrorIs(t, err, ErrAbort, "IDLE after Shutdown")
-	_, err = dovecotWait(t, m.Noop())
+	_, err = waitResult(t, m.Noop())
 	assert.ErrorIs(t, err, ErrAbort, "NOOP after Shutdown")
 	assert.Equal(t, LOGOUT, m.State())
-	dovecotStopped(t, m)
+	waitStopped(t, m)
 	require.NoError(t, m.Shutdown(), "Shutdown is idempotent")
 }
 
@@ -997,15 +795,14 @@ func dovecotTestStartTLSCompress(t *testing.T, d *dovecotServer) {
 	user, pass := d.newUser(t)
 	m := dovecotNew(t, d, nil)
 	require.Contains(t, m.Capabilities(), "STARTTLS")
-	res := dovecotOK(t, m.StartTLS(&tls.Config{RootCAs: d.CAPool, ServerName: "localhost"}))
+	res := waitOK(t, m.StartTLS(&tls.Config{RootCAs: d.CAPool, ServerName: "localhost"}))
 	assert.Contains(t, res.Data[0].Text, "Begin TLS negotiation now")
 	assert.NotContains(t, m.Capabilities(), "STARTTLS", "capabilities learned again over TLS")
 	assert.Contains(t, m.Capabilities(), "AUTH=PLAIN")
-	_, err := dovecotWait(t, m.StartTLS(&tls.Config{RootCAs: d.CAPool, ServerName: "localhost"}))
-	require.ErrorIs(t, err, ErrAbort, "a second STARTTLS: imaplib2 raises abort, nothing is sent")
+	err := waitAborts(t, m.StartTLS(&tls.Config{RootCAs: d.CAPool, ServerName: "localhost"})) // imaplib2: abort, nothing sent
 	t.Logf("second STARTTLS: %v", err)
 
-	dovecotOK(t, m.Login(user, pass))
+	waitOK(t, m.Login(user, pass))
 	require.Contains(t, m.Capabilities(), "COMPRESS=DEFLATE")
 	require.NoError(t, m.EnableCompression())
 	err = m.EnableCompression()
@@ -1025,10 +822,10 @@ func dovecotTestStartTLSCompress(t *testing.T, d *dovecotServer) {
 	}
 	big := dovecotMessage("five megabytes", body.String())
 	start := time.Now()
-	dovecotOK(t, m.Append("INBOX", "", time.Time{}, big))
-	res = dovecotOK(t, m.Select("INBOX", false))
+	waitOK(t, m.Append("INBOX", "", time.Time{}, big))
+	res = waitOK(t, m.Select("INBOX", false))
 	assert.Equal(t, []string{"1"}, texts(res.Data))
-	res = dovecotOK(t, m.Fetch("1", "(BODY.PEEK[])"))
+	res = waitOK(t, m.Fetch("1", "(BODY.PEEK[])"))
 	got := dovecotFetched(t, res.Data)
 	require.Len(t, got, 1)
 	assert.True(t, bytes.Equal(big, got[0].literal), "5 MB round trip under TLS+COMPRESS: %d bytes sent, %d back", len(big), len(got[0].literal))
@@ -1037,13 +834,13 @@ func dovecotTestStartTLSCompress(t *testing.T, d *dovecotServer) {
 	// imaplib2 bug B7: a long run of one byte compresses to almost nothing.
 	same := append([]byte("Subject: repeated\r\n\r\n"), bytes.Repeat([]byte{'z'}, 1<<20)...)
 	start = time.Now()
-	dovecotOK(t, m.Append("INBOX", "", time.Time{}, same))
-	res = dovecotOK(t, m.Fetch("2", "(BODY.PEEK[])"))
+	waitOK(t, m.Append("INBOX", "", time.Time{}, same))
+	res = waitOK(t, m.Fetch("2", "(BODY.PEEK[])"))
 	got = dovecotFetched(t, res.Data)
 	require.Len(t, got, 1)
 	assert.True(t, bytes.Equal(same, got[0].literal), "1 MB of one byte round trip under COMPRESS: got %d bytes", len(got[0].literal))
 	t.Logf("1 MB repeated-byte APPEND+FETCH under COMPRESS: %v", time.Since(start))
-	res = dovecotOK(t, m.Search("", "SUBJECT", "repeated"))
+	res = waitOK(t, m.Search("", "SUBJECT", "repeated"))
 	assert.Equal(t, []string{"2"}, texts(res.Data))
 	dovecotLogout(t, m)
 }
@@ -1057,10 +854,10 @@ func dovecotTestNewSSL(t *testing.T, d *dovecotServer) {
 	t.Cleanup(func() { m.Shutdown() })
 	assert.True(t, strings.HasPrefix(m.Welcome(), "* OK [CAPABILITY "), m.Welcome())
 	assert.NotContains(t, m.Capabilities(), "STARTTLS", "no STARTTLS over TLS")
-	_, err = dovecotWait(t, m.StartTLS(nil))
-	require.ErrorIs(t, err, ErrAbort, "STARTTLS over implicit TLS: imaplib2 raises abort, nothing is sent")
-	dovecotOK(t, m.Login(user, pass))
-	res := dovecotOK(t, m.Status("INBOX", "(MESSAGES)"))
+	err = waitAborts(t, m.StartTLS(nil)) // imaplib2: abort, nothing sent
+	t.Logf("STARTTLS over implicit TLS: %v", err)
+	waitOK(t, m.Login(user, pass))
+	res := waitOK(t, m.Status("INBOX", "(MESSAGES)"))
 	assert.Equal(t, []string{"INBOX (MESSAGES 0)"}, texts(res.Data))
 	dovecotLogout(t, m)
 
@@ -1085,12 +882,12 @@ func dovecotTestNewSSL(t *testing.T, d *dovecotServer) {
 	// STARTTLS against the system roots fails and ends the connection:
 	// it never goes on in plaintext.
 	p := dovecotNew(t, d, nil)
-	_, err = dovecotWait(t, p.StartTLS(nil))
+	_, err = waitResult(t, p.StartTLS(nil))
 	require.ErrorIs(t, err, ErrAbort)
 	assert.Contains(t, err.Error(), "certificate")
-	_, err = dovecotWait(t, p.Login(user, pass))
+	_, err = waitResult(t, p.Login(user, pass))
 	assert.ErrorIs(t, err, ErrAbort, "no LOGIN after a failed STARTTLS")
-	dovecotStopped(t, p)
+	waitStopped(t, p)
 }
 
 // dovecotTestStream: NewStream runs Dovecot's imap binary preauthenticated;
@@ -1107,11 +904,11 @@ func dovecotTestStream(t *testing.T, d *dovecotServer) {
 	assert.Contains(t, m.Welcome(), "Logged in as "+user)
 	assert.Contains(t, m.Capabilities(), "ACL")
 
-	dovecotOK(t, m.Create("streamed"))
-	dovecotOK(t, m.Append("streamed", `\Seen`, time.Time{}, dovecotMessage("over a pipe", "stdin and stdout")))
-	res := dovecotOK(t, m.Select("streamed", true))
+	waitOK(t, m.Create("streamed"))
+	waitOK(t, m.Append("streamed", `\Seen`, time.Time{}, dovecotMessage("over a pipe", "stdin and stdout")))
+	res := waitOK(t, m.Select("streamed", true))
 	assert.Equal(t, []string{"1"}, texts(res.Data))
-	res = dovecotOK(t, m.Fetch("1", "(FLAGS BODY.PEEK[TEXT])"))
+	res = waitOK(t, m.Fetch("1", "(FLAGS BODY.PEEK[TEXT])"))
 	got := dovecotFetched(t, res.Data)
 	require.Len(t, got, 1)
 	assert.Equal(t, "stdin and stdout\r\n", string(got[0].literal))
@@ -1127,8 +924,8 @@ func dovecotTestStream(t *testing.T, d *dovecotServer) {
 
 	// The daemon sees what the stream did: it is the same mail store.
 	n := dovecotNew(t, d, nil)
-	dovecotOK(t, n.Login(user, pass))
-	res = dovecotOK(t, n.Status("streamed", "(MESSAGES)"))
+	waitOK(t, n.Login(user, pass))
+	res = waitOK(t, n.Status("streamed", "(MESSAGES)"))
 	assert.Equal(t, []string{"streamed (MESSAGES 1)"}, texts(res.Data))
 	dovecotLogout(t, n)
 }
@@ -1170,9 +967,9 @@ func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string, workers,
 		return dovecotMessage(fmt.Sprintf("token-w%02d-x", w), fmt.Sprintf("worker %d's message", w))
 	}
 	for w := 1; w <= workers; w++ {
-		dovecotOK(t, m.Append("INBOX", "", time.Time{}, message(w)))
+		waitOK(t, m.Append("INBOX", "", time.Time{}, message(w)))
 	}
-	dovecotOK(t, m.Select("INBOX", false))
+	waitOK(t, m.Select("INBOX", false))
 
 	var wg sync.WaitGroup
 	var commands, failures atomic.Int32
@@ -1183,51 +980,46 @@ func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string, workers,
 			defer wg.Done()
 			num := strconv.Itoa(w)
 			flagged := false
-			fail := func(format string, args ...any) {
-				failures.Add(1)
-				t.Errorf("worker %d: "+format, append([]any{w}, args...)...)
+			count := func(passed bool) bool {
+				if !passed {
+					failures.Add(1)
+				}
+				return passed
 			}
 			for i := 0; i < rounds && time.Since(start) < limit; i++ {
 				commands.Add(1)
+				kind := kinds[(i+w)%len(kinds)]
+				what := fmt.Sprintf("worker %d, round %d, %s", w, i, kind)
 				check := func(c *Command) (Result, bool) {
-					res, err := dovecotWait(t, c)
-					if err != nil || res.Type != "OK" {
-						fail("round %d %s: %s %q %v", i, c.name, res.Type, texts(res.Data), err)
-						return res, false
-					}
-					return res, true
+					res, err := waitResult(t, c)
+					return res, count(assert.NoError(t, err, what) && assert.Equal(t, "OK", res.Type, "%s: %q", what, texts(res.Data)))
 				}
-				switch kind := kinds[(i+w)%len(kinds)]; kind {
+				switch kind {
 				case "FETCH":
-					res, ok := check(m.Fetch(num, "(BODY.PEEK[])"))
-					if ok && (len(res.Data) != 2 || !bytes.Equal(res.Data[0].Literal, message(w)) ||
-						res.Data[0].Text != fmt.Sprintf("%s (BODY[] {%d}", num, len(message(w)))) {
-						fail("FETCH: %q", texts(res.Data))
+					if res, ok := check(m.Fetch(num, "(BODY.PEEK[])")); ok {
+						count(assert.Len(t, res.Data, 2, what) &&
+							assert.Equal(t, fmt.Sprintf("%s (BODY[] {%d}", num, len(message(w))), res.Data[0].Text, what) &&
+							assert.Equal(t, message(w), res.Data[0].Literal, what))
 					}
 				case "UID FETCH":
-					res, ok := check(m.UID("FETCH", num, "(UID RFC822.SIZE)"))
-					if ok && !slices.Equal(texts(res.Data), []string{fmt.Sprintf("%s (UID %s RFC822.SIZE %d)", num, num, len(message(w)))}) {
-						fail("UID FETCH: %q", texts(res.Data))
+					if res, ok := check(m.UID("FETCH", num, "(UID RFC822.SIZE)")); ok {
+						count(assert.Equal(t, []string{fmt.Sprintf("%s (UID %s RFC822.SIZE %d)", num, num, len(message(w)))}, texts(res.Data), what))
 					}
 				case "SEARCH":
-					res, ok := check(m.Search("", "SUBJECT", fmt.Sprintf("token-w%02d-x", w)))
-					if ok && !slices.Equal(texts(res.Data), []string{num}) {
-						fail("SEARCH: got %q, want [%q]", texts(res.Data), num)
+					if res, ok := check(m.Search("", "SUBJECT", fmt.Sprintf("token-w%02d-x", w))); ok {
+						count(assert.Equal(t, []string{num}, texts(res.Data), what))
 					}
 				case "IDLE": // ended by another worker's command, or after a second
-					res, ok := check(m.Idle(time.Second))
-					if ok && !strings.Contains(res.Data[0].Text, "Idle completed") {
-						fail("IDLE: %q", texts(res.Data))
+					if res, ok := check(m.Idle(time.Second)); ok {
+						count(assert.Contains(t, res.Data[0].Text, "Idle completed", what))
 					}
 				case "NOOP":
-					res, ok := check(m.Noop())
-					if ok && !strings.Contains(res.Data[0].Text, "NOOP completed") {
-						fail("NOOP: %q", texts(res.Data))
+					if res, ok := check(m.Noop()); ok {
+						count(assert.Contains(t, res.Data[0].Text, "NOOP completed", what))
 					}
 				case "STATUS":
-					res, ok := check(m.Status("INBOX", "(MESSAGES)"))
-					if ok && !slices.Equal(texts(res.Data), []string{fmt.Sprintf("INBOX (MESSAGES %d)", workers)}) {
-						fail("STATUS: %q", texts(res.Data))
+					if res, ok := check(m.Status("INBOX", "(MESSAGES)")); ok {
+						count(assert.Equal(t, []string{fmt.Sprintf("INBOX (MESSAGES %d)", workers)}, texts(res.Data), what))
 					}
 				case "STORE":
 					op := "+FLAGS"
@@ -1239,25 +1031,21 @@ func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string, workers,
 						break
 					}
 					flagged = !flagged
-					if len(res.Data) != 1 || !strings.HasPrefix(res.Data[0].Text, num+" (FLAGS (") {
-						fail("STORE: %q", texts(res.Data))
-						break
-					}
-					if has := slices.Contains(ParseFlags([]byte(res.Data[0].Text)), `\Flagged`); has != flagged {
-						fail("STORE %s: flags %q", op, res.Data[0].Text)
-					}
+					count(assert.Len(t, res.Data, 1, what) &&
+						assert.True(t, strings.HasPrefix(res.Data[0].Text, num+" (FLAGS ("), "%s: %q", what, res.Data[0].Text) &&
+						assert.Equal(t, flagged, slices.Contains(ParseFlags([]byte(res.Data[0].Text)), `\Flagged`), "%s %s: flags %q", what, op, res.Data[0].Text))
 				default:
 					panic(kind)
 				}
 			}
 			if flagged { // leave the message as it was
-				dovecotOK(t, m.Store(num, "-FLAGS.SILENT", `\Flagged`))
+				waitOK(t, m.Store(num, "-FLAGS.SILENT", `\Flagged`))
 			}
 		}()
 	}
 	wg.Wait()
 	t.Logf("%d mixed commands (%s) from %d goroutines: %v, %d wrong", commands.Load(), strings.Join(kinds, ", "), workers, time.Since(start), failures.Load())
-	res := dovecotOK(t, m.Search("", "FLAGGED"))
+	res := waitOK(t, m.Search("", "FLAGGED"))
 	assert.Equal(t, []string{""}, texts(res.Data), "every worker left its message unflagged")
 	dovecotLogout(t, m)
 }
@@ -1271,24 +1059,24 @@ func dovecotConcurrency(t *testing.T, d *dovecotServer, kinds []string, workers,
 // mUTF-7". It must go in modified UTF-7 (RFC 3501 §5.1.3).
 func dovecotTestNonASCIIMailbox(t *testing.T, d *dovecotServer) {
 	m, _, _ := dovecotLogin(t, d)
-	before := dovecotList(t, dovecotOK(t, m.List(`""`, "*")).Data)
-	res, err := dovecotWait(t, m.Create("Entwürfe"))
+	before := dovecotList(t, waitOK(t, m.List(`""`, "*")).Data)
+	res, err := waitResult(t, m.Create("Entwürfe"))
 	require.NoError(t, err)
 	require.Equal(t, "OK", res.Type, "CREATE Entwürfe: %s %q", res.Type, texts(res.Data))
-	after := dovecotList(t, dovecotOK(t, m.List(`""`, "*")).Data)
+	after := dovecotList(t, waitOK(t, m.List(`""`, "*")).Data)
 	assert.Len(t, after, len(before)+1, "LIST shows one new mailbox: %v", after)
 	assert.Contains(t, after, "Entw&APw-rfe", "Dovecot lists the name in modified UTF-7")
-	dovecotOK(t, m.Append("Entwürfe", "", time.Time{}, dovecotMessage("umlaut", "x")))
-	res = dovecotOK(t, m.Status("Entwürfe", "(MESSAGES)"))
+	waitOK(t, m.Append("Entwürfe", "", time.Time{}, dovecotMessage("umlaut", "x")))
+	res = waitOK(t, m.Status("Entwürfe", "(MESSAGES)"))
 	assert.Equal(t, []string{"Entw&APw-rfe (MESSAGES 1)"}, texts(res.Data))
-	res = dovecotOK(t, m.Select("Entwürfe", false))
+	res = waitOK(t, m.Select("Entwürfe", false))
 	assert.Equal(t, []string{"1"}, texts(res.Data))
-	dovecotOK(t, m.Close())
-	dovecotOK(t, m.Rename("Entwürfe", "Brouillons d'été"))
-	after = dovecotList(t, dovecotOK(t, m.List(`""`, "*")).Data)
+	waitOK(t, m.Close())
+	waitOK(t, m.Rename("Entwürfe", "Brouillons d'été"))
+	after = dovecotList(t, waitOK(t, m.List(`""`, "*")).Data)
 	assert.Contains(t, after, "Brouillons d'&AOk-t&AOk-", "%v", after)
-	dovecotOK(t, m.Delete("Brouillons d'été"))
-	assert.Equal(t, before, dovecotList(t, dovecotOK(t, m.List(`""`, "*")).Data))
+	waitOK(t, m.Delete("Brouillons d'été"))
+	assert.Equal(t, before, dovecotList(t, waitOK(t, m.List(`""`, "*")).Data))
 	dovecotLogout(t, m)
 }
 
@@ -1301,14 +1089,14 @@ func dovecotTestNonASCIIMailbox(t *testing.T, d *dovecotServer) {
 func dovecotTestEnableUTF8NotOffered(t *testing.T, d *dovecotServer) {
 	m, _, _ := dovecotLogin(t, d)
 	require.NotContains(t, m.Capabilities(), "UTF8=ACCEPT", "this test is for servers without UTF8=ACCEPT")
-	dovecotOK(t, m.Enable("UTF8=ACCEPT"))
+	waitOK(t, m.Enable("UTF8=ACCEPT"))
 	assert.Equal(t, []Datum{{}}, m.Response("ENABLED").Data, "Dovecot enabled nothing")
-	res, err := dovecotWait(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("after ENABLE", "Subject line as a command?")))
+	res, err := waitResult(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("after ENABLE", "Subject line as a command?")))
 	require.NoError(t, err, "APPEND after an ENABLE UTF8=ACCEPT that enabled nothing")
 	assert.Equal(t, "OK", res.Type)
-	dovecotOK(t, m.Create("Grüße"))
-	dovecotOK(t, m.Select("INBOX", false))
-	res, err = dovecotWait(t, m.Search("UTF-8", "SUBJECT", "after"))
+	waitOK(t, m.Create("Grüße"))
+	waitOK(t, m.Select("INBOX", false))
+	res, err = waitResult(t, m.Search("UTF-8", "SUBJECT", "after"))
 	require.NoError(t, err, "SEARCH CHARSET is refused only in UTF-8 mode")
 	assert.Equal(t, []string{"1"}, texts(res.Data))
 	assert.Empty(t, m.Response("BAD").Data[0].Text, "no untagged BAD: the server never lost track of the command stream")
@@ -1330,21 +1118,20 @@ func dovecotTestEnableUTF8NotOffered(t *testing.T, d *dovecotServer) {
 // 44 of 50 pairs.
 func dovecotTestPipelinedSearches(t *testing.T, d *dovecotServer) {
 	m, _, _ := dovecotLogin(t, d)
-	dovecotOK(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("alpha", "x")))
-	dovecotOK(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("beta", "x")))
-	dovecotOK(t, m.Select("INBOX", false))
+	waitOK(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("alpha", "x")))
+	waitOK(t, m.Append("INBOX", "", time.Time{}, dovecotMessage("beta", "x")))
+	waitOK(t, m.Select("INBOX", false))
 	wrong := 0
 	for i := 0; i < 50; i++ {
 		a := m.Search("", "SUBJECT", "alpha")
 		b := m.Search("", "SUBJECT", "beta")
 		c := m.UID("SEARCH", "SUBJECT", "beta")
 		s := m.Sort("ARRIVAL", "", "ALL")
-		ra, rb, rc, rs := dovecotOK(t, a), dovecotOK(t, b), dovecotOK(t, c), dovecotOK(t, s)
-		if !slices.Equal(texts(ra.Data), []string{"1"}) || !slices.Equal(texts(rb.Data), []string{"2"}) ||
-			!slices.Equal(texts(rc.Data), []string{"2"}) || !slices.Equal(texts(rs.Data), []string{"1 2"}) {
-			if wrong++; wrong == 1 {
-				t.Errorf("pipelined SEARCH alpha, SEARCH beta, UID SEARCH beta, SORT: got %q %q %q %q, want [1] [2] [2] [1 2]",
-					texts(ra.Data), texts(rb.Data), texts(rc.Data), texts(rs.Data))
+		got := [][]string{texts(waitOK(t, a).Data), texts(waitOK(t, b).Data), texts(waitOK(t, c).Data), texts(waitOK(t, s).Data)}
+		want := [][]string{{"1"}, {"2"}, {"2"}, {"1 2"}}
+		if !assert.ObjectsAreEqual(want, got) {
+			if wrong++; wrong == 1 { // the first round that goes wrong, in detail
+				assert.Equal(t, want, got, "pipelined SEARCH alpha, SEARCH beta, UID SEARCH beta, SORT")
 			}
 		}
 	}

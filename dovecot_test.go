@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -24,6 +23,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -445,41 +447,33 @@ func TestDovecotFixture(t *testing.T) {
 
 	c, r := dovecotDial(t, addr(d.Port), nil)
 	line := dovecotCommand(t, c, r, "a LOGIN "+user+" "+pass)
-	if !strings.HasPrefix(line, "a OK") {
-		t.Fatalf("LOGIN %s: %q", user, line)
-	}
+	require.True(t, strings.HasPrefix(line, "a OK"), "LOGIN %s: %q", user, line)
 	t.Logf("post-login: %s", line)
 	for _, capa := range []string{"COMPRESS=DEFLATE", " ACL", " QUOTA", " IDLE"} {
-		if !strings.Contains(line, capa) {
-			t.Errorf("post-login capabilities lack %q", capa)
-		}
+		assert.Contains(t, line, capa, "post-login capabilities")
 	}
 
 	c, r = dovecotDial(t, addr(d.Port), nil)
-	if line := dovecotCommand(t, c, r, "s STARTTLS"); !strings.HasPrefix(line, "s OK") {
-		t.Fatalf("STARTTLS: %q", line)
-	}
+	line = dovecotCommand(t, c, r, "s STARTTLS")
+	require.True(t, strings.HasPrefix(line, "s OK"), "STARTTLS: %q", line)
 	tc := tls.Client(c, good)
-	if line := dovecotCommand(t, tc, bufio.NewReader(tc), "b LOGIN alice "+d.Users["alice"]); !strings.HasPrefix(line, "b OK") {
-		t.Fatalf("LOGIN alice after STARTTLS: %q", line)
-	}
+	line = dovecotCommand(t, tc, bufio.NewReader(tc), "b LOGIN alice "+d.Users["alice"])
+	require.True(t, strings.HasPrefix(line, "b OK"), "LOGIN alice after STARTTLS: %q", line)
 
 	dovecotDial(t, addr(d.TLSPort), good)
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	_, err := tls.DialWithDialer(dialer, "tcp", addr(d.TLSPort), &tls.Config{RootCAs: d.CAPool, ServerName: "wrong.example"})
 	var verr *tls.CertificateVerificationError
-	if !errors.As(err, &verr) {
-		t.Fatalf("TLS with wrong ServerName: got %v, want a verification error", err)
-	}
+	require.ErrorAs(t, err, &verr, "TLS with wrong ServerName")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", d.StreamCommand)
 	cmd.Stdin = strings.NewReader("a CAPABILITY\r\nb LOGOUT\r\n")
 	out, err := cmd.Output()
-	if err != nil || !strings.HasPrefix(string(out), "* PREAUTH") || !strings.Contains(string(out), " ACL") {
-		t.Fatalf("stream command: %v: want PREAUTH and ACL, got %q", err, out)
-	}
+	require.NoError(t, err, "stream command")
+	require.True(t, strings.HasPrefix(string(out), "* PREAUTH"), "stream command: want PREAUTH, got %q", out)
+	assert.Contains(t, string(out), " ACL", "stream command")
 	greeting, _, _ := strings.Cut(string(out), "\r\n")
 	t.Logf("stream: %s", greeting)
 }
@@ -489,18 +483,15 @@ func TestDovecotFixture(t *testing.T) {
 func dovecotDial(t *testing.T, addr string, config *tls.Config) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if config != nil {
 		c = tls.Client(c, config)
 	}
 	r := bufio.NewReader(c)
-	if line, err := r.ReadString('\n'); !strings.HasPrefix(line, "* OK") {
-		t.Fatalf("greeting from %s: %q, %v", addr, line, err)
-	}
+	line, err := r.ReadString('\n')
+	require.True(t, strings.HasPrefix(line, "* OK"), "greeting from %s: %q, %v", addr, line, err)
 	return c, r
 }
 
@@ -508,14 +499,11 @@ func dovecotDial(t *testing.T, addr string, config *tls.Config) (net.Conn, *bufi
 func dovecotCommand(t *testing.T, w io.Writer, r *bufio.Reader, cmd string) string {
 	t.Helper()
 	tag, _, _ := strings.Cut(cmd, " ")
-	if _, err := io.WriteString(w, cmd+"\r\n"); err != nil {
-		t.Fatal(err)
-	}
+	_, err := io.WriteString(w, cmd+"\r\n")
+	require.NoError(t, err)
 	for {
 		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("%s: %v", cmd, err)
-		}
+		require.NoError(t, err, cmd)
 		if strings.HasPrefix(line, tag+" ") {
 			return strings.TrimRight(line, "\r\n")
 		}

@@ -36,17 +36,14 @@ const defectHang = 1500 * time.Millisecond
 // outcome; a command that does not complete fails the test as a hang.
 func waitDone(t *testing.T, c *Command, what string) (Result, error) {
 	t.Helper()
-	select {
-	case <-c.Done():
-		return c.Wait()
-	case <-time.After(defectHang):
+	if _, ok := within(c.Done(), defectHang); !ok {
 		t.Fatalf("hang: %s did not complete within %v", what, defectHang)
-		return Result{}, nil
 	}
+	return c.Wait()
 }
 
-// waitOK is waitDone requiring success.
-func waitOK(t *testing.T, c *Command, what string) Result {
+// waitDoneOK is waitDone requiring success.
+func waitDoneOK(t *testing.T, c *Command, what string) Result {
 	t.Helper()
 	res, err := waitDone(t, c, what)
 	require.NoError(t, err, what)
@@ -399,8 +396,8 @@ S: $2 OK done
 		tap := newTap(nil)
 		tap.holdForPlus = func(p []byte) bool { return bytes.HasSuffix(p, []byte("}\r\n")) }
 		m := connectTap(t, srv, tap, nil)
-		waitOK(t, m.Select("INBOX", false), "SELECT")
-		res := waitOK(t, m.UID("SEARCH", "UID", set, "SUBJECT", "Grüße"), "UID SEARCH with a long line and a literal")
+		waitDoneOK(t, m.Select("INBOX", false), "SELECT")
+		res := waitDoneOK(t, m.UID("SEARCH", "UID", set, "SUBJECT", "Grüße"), "UID SEARCH with a long line and a literal")
 		assert.Equal(t, "OK", res.Type)
 		assert.Equal(t, []Datum{txt("5 7")}, res.Data)
 		t.Logf("held writes released by the reader: %d", tap.heldReleased())
@@ -428,7 +425,7 @@ S: $1 OK [CAPABILITY IMAP4rev1] done
 			}
 			return []byte("ok"), nil
 		})
-		res := waitOK(t, auth, "AUTHENTICATE with a long answer")
+		res := waitDoneOK(t, auth, "AUTHENTICATE with a long answer")
 		assert.Equal(t, "OK", res.Type)
 		assert.Equal(t, []string{"", "more"}, challenges)
 		assert.Equal(t, AUTH, m.State())
@@ -552,7 +549,7 @@ S: $2 OK done
 		assert.Equal(t, "NO", res.Type)
 	}
 	assert.Equal(t, NONAUTH, m.State())
-	waitOK(t, m.Noop(), "NOOP after the refused AUTHENTICATE")
+	waitDoneOK(t, m.Noop(), "NOOP after the refused AUTHENTICATE")
 }
 
 // TestDefect06IdleDataBeforeContinuation: server data that arrives after
@@ -566,7 +563,7 @@ S: + idling
 C: DONE
 S: $1 OK IDLE terminated
 `), nil)
-	res := waitOK(t, m.Idle(10*time.Second), "IDLE with data before its continuation")
+	res := waitDoneOK(t, m.Idle(10*time.Second), "IDLE with data before its continuation")
 	assert.Equal(t, "OK", res.Type)
 	assert.Equal(t, []Datum{txt("4")}, m.Response("EXISTS").Data)
 }
@@ -584,8 +581,8 @@ C: $2 UID FETCH 10:* (FLAGS)
 S: * 3 FETCH (UID 7 FLAGS (\Seen))
 S: $2 OK done
 `), nil)
-	waitOK(t, m.Select("INBOX", false), "SELECT")
-	res := waitOK(t, m.UID("FETCH", "10:*", "(FLAGS)"), "UID FETCH 10:*")
+	waitDoneOK(t, m.Select("INBOX", false), "SELECT")
+	res := waitDoneOK(t, m.UID("FETCH", "10:*", "(FLAGS)"), "UID FETCH 10:*")
 	assert.Equal(t, []Datum{txt(`3 (UID 7 FLAGS (\Seen))`)}, res.Data)
 	assert.NotContains(t, untaggedTypes(m.PopUntaggedResponses()), "FETCH", "the FETCH is the command's, not unsolicited")
 }
@@ -610,8 +607,8 @@ C: $2 FETCH 1:10 (FLAGS)
 `+fetches.String()+`
 S: $2 OK done
 `), &Options{MaxStoredResponses: 5})
-		waitOK(t, m.Select("INBOX", false), "SELECT")
-		res := waitOK(t, m.Fetch("1:10", "(FLAGS)"), "FETCH 1:10")
+		waitDoneOK(t, m.Select("INBOX", false), "SELECT")
+		res := waitDoneOK(t, m.Fetch("1:10", "(FLAGS)"), "FETCH 1:10")
 		var want []Datum
 		for i := 1; i <= 10; i++ {
 			want = append(want, txt(fmt.Sprintf("%d (FLAGS ())", i)))
@@ -629,7 +626,7 @@ S: * 2 EXISTS
 S: * 2 RECENT
 S: $1 OK done
 `), &Options{MaxStoredResponses: 3})
-		waitOK(t, m.Noop(), "NOOP")
+		waitDoneOK(t, m.Noop(), "NOOP")
 		assert.Equal(t, []Untagged{
 			{Type: "RECENT", Data: []Datum{txt("1")}},
 			{Type: "EXISTS", Data: []Datum{txt("2")}},
@@ -652,8 +649,8 @@ S: $2 OK created
 `), nil)
 	enable := m.Enable("UTF8=ACCEPT")
 	create := m.Create("Entwürfe")
-	waitOK(t, enable, "ENABLE")
-	waitOK(t, create, "CREATE")
+	waitDoneOK(t, enable, "ENABLE")
+	waitDoneOK(t, create, "CREATE")
 }
 
 // TestDefect10StatusTextEndingInBraces: status text that ends like a
@@ -667,10 +664,10 @@ S: $1 NO [CANNOT] no such year {2021}
 C: $2 NOOP
 S: $2 OK done
 `), nil)
-		res := waitOK(t, m.Create("2021"), "CREATE")
+		res := waitDoneOK(t, m.Create("2021"), "CREATE")
 		assert.Equal(t, "NO", res.Type)
 		assert.Equal(t, []Datum{txt("[CANNOT] no such year {2021}")}, res.Data)
-		waitOK(t, m.Noop(), "NOOP")
+		waitDoneOK(t, m.Noop(), "NOOP")
 	})
 	t.Run("untagged", func(t *testing.T) {
 		m := connect(t, newScriptServer(t, t.Name(), `
@@ -682,12 +679,12 @@ S: $1 OK done
 C: $2 NOOP
 S: $2 OK done
 `), nil)
-		waitOK(t, m.Noop(), "NOOP with an ALERT ending in {20}")
+		waitDoneOK(t, m.Noop(), "NOOP with an ALERT ending in {20}")
 		u := m.PopUntaggedResponses()
 		assert.Contains(t, u, Untagged{Type: "OK", Data: []Datum{txt("[ALERT] disk almost full {20}")}})
 		assert.Contains(t, u, Untagged{Type: "EXISTS", Data: []Datum{txt("5")}})
 		assert.Contains(t, untaggedTypes(u), "ALERT")
-		waitOK(t, m.Noop(), "NOOP")
+		waitDoneOK(t, m.Noop(), "NOOP")
 	})
 }
 
@@ -710,7 +707,7 @@ S: $3 OK done
 	require.NoError(t, m.EnableCompression())
 	for i := 0; i < 2; i++ {
 		before := tap.writeCount()
-		waitOK(t, m.Noop(), "compressed NOOP")
+		waitDoneOK(t, m.Noop(), "compressed NOOP")
 		assert.Equal(t, 1, tap.writeCount()-before, "Write calls for one compressed NOOP")
 	}
 }
@@ -726,8 +723,8 @@ S: $1 OK done
 C: $2 NOOP
 S: $2 OK done
 `), nil)
-	waitOK(t, m.Noop(), "NOOP with a garbage line")
-	waitOK(t, m.Noop(), "NOOP after the garbage line")
+	waitDoneOK(t, m.Noop(), "NOOP with a garbage line")
+	waitDoneOK(t, m.Noop(), "NOOP after the garbage line")
 }
 
 // TestDefect13SearchSeveralResponses: the only SEARCH pending collects
@@ -743,8 +740,8 @@ S: * SEARCH 1 2
 S: * SEARCH 3
 S: $2 OK done
 `), nil)
-	waitOK(t, m.Select("INBOX", false), "SELECT")
-	res := waitOK(t, m.Search("", "ALL"), "SEARCH")
+	waitDoneOK(t, m.Select("INBOX", false), "SELECT")
+	res := waitDoneOK(t, m.Search("", "ALL"), "SEARCH")
 	assert.Equal(t, []Datum{txt("1 2"), txt("3")}, res.Data)
 }
 
@@ -760,7 +757,7 @@ S: $1 OK done
 	_, err := waitDone(t, c, "STARTTLS not offered")
 	assert.ErrorIs(t, err, ErrAbort)
 	assert.Equal(t, "", c.Tag(), "nothing sent")
-	waitOK(t, m.Noop(), "NOOP")
+	waitDoneOK(t, m.Noop(), "NOOP")
 }
 
 // TestDefect15DebugWireLines: at debug level 4 every line is logged as it
@@ -780,10 +777,10 @@ C: $3 FETCH 3 (FLAGS UID X-LONG)
 S: `+fetchLine+`
 S: $3 OK fetched
 `), &Options{Debug: 4, DebugWriter: &log})
-	waitOK(t, m.Login("alice", "sekrit-pw"), "LOGIN")
-	waitOK(t, m.Select("INBOX", false), "SELECT")
+	waitDoneOK(t, m.Login("alice", "sekrit-pw"), "LOGIN")
+	waitDoneOK(t, m.Select("INBOX", false), "SELECT")
 	fetch := m.Fetch("3", "(FLAGS UID X-LONG)")
-	waitOK(t, fetch, "FETCH")
+	waitDoneOK(t, fetch, "FETCH")
 	out := log.String()
 	assert.Contains(t, out, fetchLine, "the untagged line in full")
 	assert.Contains(t, out, "* 3 EXISTS")
@@ -827,30 +824,30 @@ S: $7 OK done
 `)
 	tap := newTap(nil)
 	m := connectTap(t, srv, tap, nil)
-	waitOK(t, m.Select("INBOX", false), "SELECT")
+	waitDoneOK(t, m.Select("INBOX", false), "SELECT")
 
 	// The server's answers are held back until both commands are issued,
 	// so a client that pipelines them certainly has sent both by then.
 	tap.closeGate()
 	all, deleted := m.Search("", "ALL"), m.Search("", "DELETED")
 	tap.openGate()
-	assert.Equal(t, []Datum{txt("1 2 3"), txt("4 5")}, waitOK(t, all, "SEARCH ALL").Data)
-	assert.Equal(t, []Datum{txt("2")}, waitOK(t, deleted, "SEARCH DELETED").Data)
+	assert.Equal(t, []Datum{txt("1 2 3"), txt("4 5")}, waitDoneOK(t, all, "SEARCH ALL").Data)
+	assert.Equal(t, []Datum{txt("2")}, waitDoneOK(t, deleted, "SEARCH DELETED").Data)
 	firstDone, secondSent := tap.eventIndex("R", all.Tag()+" OK"), tap.eventIndex("W", "SEARCH DELETED")
 	assert.Greater(t, secondSent, firstDone, "the second SEARCH was sent before the first completed")
 
 	tap.closeGate()
 	every, some := m.List(`""`, "*"), m.List(`""`, "S*")
 	tap.openGate()
-	assert.Equal(t, []Datum{txt(`() "/" INBOX`), txt(`() "/" Sent`)}, waitOK(t, every, "LIST *").Data)
-	assert.Equal(t, []Datum{txt(`() "/" Sent`)}, waitOK(t, some, "LIST S*").Data)
+	assert.Equal(t, []Datum{txt(`() "/" INBOX`), txt(`() "/" Sent`)}, waitDoneOK(t, every, "LIST *").Data)
+	assert.Equal(t, []Datum{txt(`() "/" Sent`)}, waitDoneOK(t, some, "LIST S*").Data)
 	firstDone, secondSent = tap.eventIndex("R", every.Tag()+" OK"), tap.eventIndex("W", `LIST "" "S*"`)
 	assert.Greater(t, secondSent, firstDone, "the second LIST was sent before the first completed")
 
 	// The script answers only once both FETCHes have arrived.
 	one, two := m.Fetch("1", "(FLAGS)"), m.Fetch("2", "(FLAGS)")
-	assert.Equal(t, []Datum{txt("1 (FLAGS ())")}, waitOK(t, one, "FETCH 1").Data)
-	assert.Equal(t, []Datum{txt(`2 (FLAGS (\Seen))`)}, waitOK(t, two, "FETCH 2").Data)
+	assert.Equal(t, []Datum{txt("1 (FLAGS ())")}, waitDoneOK(t, one, "FETCH 1").Data)
+	assert.Equal(t, []Datum{txt(`2 (FLAGS (\Seen))`)}, waitDoneOK(t, two, "FETCH 2").Data)
 }
 
 // TestDefect17UIDStoreFetchWithoutUID: a FETCH without UID that answers the
@@ -865,8 +862,8 @@ C: $2 UID STORE 5 +FLAGS (\Seen)
 S: * 2 FETCH (FLAGS (\Seen))
 S: $2 OK done
 `), nil)
-	waitOK(t, m.Select("INBOX", false), "SELECT")
-	res := waitOK(t, m.UID("STORE", "5", "+FLAGS", `(\Seen)`), "UID STORE")
+	waitDoneOK(t, m.Select("INBOX", false), "SELECT")
+	res := waitDoneOK(t, m.UID("STORE", "5", "+FLAGS", `(\Seen)`), "UID STORE")
 	assert.Equal(t, []Datum{txt(`2 (FLAGS (\Seen))`)}, res.Data)
 	assert.NotContains(t, untaggedTypes(m.PopUntaggedResponses()), "FETCH", "the FETCH is the command's, not unsolicited")
 }

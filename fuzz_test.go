@@ -3,13 +3,14 @@ package imaplib2
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // serverBytes returns what the server side of a transcript sends, for
@@ -20,9 +21,7 @@ func serverBytes(tb testing.TB) [][]byte {
 	var seeds [][]byte
 	for _, f := range append(files, more...) {
 		text, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
 		var b bytes.Buffer
 		for _, line := range strings.Split(string(text), "\n") {
 			line = strings.TrimLeft(line, " \t")
@@ -77,16 +76,12 @@ func FuzzReadResponse(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if len(r.data) == 0 {
-				t.Fatalf("response without data: %+v", r)
-			}
+			require.NotEmpty(t, r.data, "response without data: %+v", r)
 			size := 0
 			for _, d := range r.data {
 				size += len(d.Text) + len(d.Literal)
 			}
-			if size > len(data) {
-				t.Fatalf("response holds more bytes (%d) than the server sent (%d)", size, len(data))
-			}
+			require.LessOrEqual(t, size, len(data), "the response holds more bytes than the server sent")
 		}
 	})
 }
@@ -105,20 +100,14 @@ func FuzzArgument(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if strings.ContainsAny(a.text, "\r\n\x00") {
-				t.Fatalf("argument %q encodes to %q", s, a.text)
-			}
+			require.False(t, strings.ContainsAny(a.text, "\r\n\x00"), "argument %q encodes to %q", s, a.text)
 			if a.isLiteral {
-				if !bytes.Equal(a.literal, []byte(s)) && a.text == "" {
-					t.Fatalf("literal %q does not carry %q", a.literal, s)
-				}
+				require.False(t, !bytes.Equal(a.literal, []byte(s)) && a.text == "", "literal %q does not carry %q", a.literal, s)
 				continue
 			}
-			if !closedQuotes(a.text) || endsWithLiteral(a.text) {
-				t.Fatalf("argument %q encodes to %q, which breaks the command's framing", s, a.text)
-			}
-			if i == 0 && !balancedQuoted(a.text) { // what the client quotes itself is one string
-				t.Fatalf("argument %q encodes to an unbalanced quoted string %q", s, a.text)
+			require.True(t, closedQuotes(a.text) && !endsWithLiteral(a.text), "argument %q encodes to %q, which breaks the command's framing", s, a.text)
+			if i == 0 { // what the client quotes itself is one string
+				require.True(t, balancedQuoted(a.text), "argument %q encodes to an unbalanced quoted string %q", s, a.text)
 			}
 		}
 	})
@@ -170,12 +159,9 @@ func FuzzSession(f *testing.F) {
 			return
 		}
 		cmds := []*Command{m.Select("INBOX", false), m.Fetch("1:*", "(BODY[])"), m.Noop(), m.Idle(time.Minute), m.Append("", "", time.Time{}, []byte("x"))}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
+		deadline := time.Now().Add(3 * time.Second)
 		for _, c := range cmds {
-			if _, err := c.WaitContext(ctx); err == context.DeadlineExceeded {
-				t.Fatalf("%s never completed", c.name)
-			}
+			waitWithin(t, c, time.Until(deadline))
 		}
 		m.Shutdown()
 	})

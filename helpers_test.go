@@ -269,15 +269,9 @@ func FuzzInternaldate2Time(f *testing.F) {
 		}
 		s := Time2Internaldate(got)
 		again, err := Internaldate2Time([]byte("INTERNALDATE " + s))
-		if err != nil {
-			t.Fatalf("%q parsed as %v, but its rendering %s does not: %v", resp, got, s, err)
-		}
-		if !again.Equal(got) {
-			t.Fatalf("%q: %v rendered as %s parses as %v", resp, got, s, again)
-		}
-		if s2 := Time2Internaldate(again); s2 != s {
-			t.Fatalf("%q: rendered %s, then %s", resp, s, s2)
-		}
+		require.NoError(t, err, "%q parsed as %v, but its rendering %s does not", resp, got, s)
+		require.True(t, again.Equal(got), "%q: %v rendered as %s parses as %v", resp, got, s, again)
+		require.Equal(t, s, Time2Internaldate(again), "%q: rendered twice", resp)
 	})
 }
 
@@ -290,9 +284,8 @@ func FuzzParseFlags(f *testing.F) {
 	f.Add([]byte("FLAGS (\t\r\n\v\f )"))
 	f.Fuzz(func(t *testing.T, resp []byte) {
 		for _, flag := range ParseFlags(resp) {
-			if flag == "" || bytes.ContainsAny([]byte(flag), " \t\n\v\f\r()") {
-				t.Fatalf("%q: bad flag %q", resp, flag)
-			}
+			require.NotEmpty(t, flag, "%q", resp)
+			require.False(t, strings.ContainsAny(flag, " \t\n\v\f\r()"), "%q: bad flag %q", resp, flag)
 		}
 	})
 }
@@ -327,13 +320,10 @@ func FuzzMailboxName(f *testing.F) {
 			return
 		}
 		wire := EncodeMailboxName(name)
-		if !isPlainMailboxName(strings.ReplaceAll(wire, "&", "")) {
-			t.Fatalf("%q encodes to non-ASCII %q", name, wire)
-		}
+		require.True(t, isPlainMailboxName(strings.ReplaceAll(wire, "&", "")), "%q encodes to non-ASCII %q", name, wire)
 		back, err := DecodeMailboxName(wire)
-		if err != nil || back != name {
-			t.Fatalf("%q -> %q -> %q, %v", name, wire, back, err)
-		}
+		require.NoError(t, err, "%q -> %q", name, wire)
+		require.Equal(t, name, back, "%q -> %q", name, wire)
 		DecodeMailboxName(name) // never panics
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,70 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// connect opens a connection to a transcript server and makes sure that,
-// when the test ends, the script ran to its end and no goroutine of the
-// connection is left.
-func connect(t *testing.T, srv *scriptServer, opts *Options) *IMAP4 {
-	t.Helper()
-	o := Options{}
-	if opts != nil {
-		o = *opts
-	}
-	o.Port = srv.Port()
-	before := runtime.NumGoroutine()
-	m, err := New(srv.Host(), &o)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		m.Shutdown()
-		srv.Wait()
-		assertNoLeak(t, before)
-	})
-	return m
-}
-
-// session loads testdata/file and connects to it.
-func session(t *testing.T, file string, opts *Options) *IMAP4 {
-	t.Helper()
-	return connect(t, loadScript(t, file), opts)
-}
-
-// assertNoLeak waits (bounded) for the goroutine count to fall back to what
-// it was before the connection: goroutines exit asynchronously after
-// Shutdown returns, so a settle loop is the only way to observe it.
-func assertNoLeak(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Errorf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-			return
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// wait waits for c and requires success.
-func wait(t *testing.T, c *Command) Result {
-	t.Helper()
-	res, err := c.Wait()
-	require.NoError(t, err)
-	return res
-}
-
-// texts returns the Text of each Datum.
-func texts(data []Datum) []string {
-	var s []string
-	for _, d := range data {
-		s = append(s, d.Text)
-	}
-	return s
-}
-
-func lit(text, literal string) Datum { return Datum{Text: text, Literal: []byte(literal)} }
-func txt(text string) Datum          { return Datum{Text: text} }
 
 func TestLogin(t *testing.T) {
 	m := session(t, "login.txt", nil)
@@ -92,10 +27,8 @@ func TestLogin(t *testing.T) {
 	res = wait(t, m.Logout())
 	assert.Equal(t, Result{Type: "BYE", Data: []Datum{txt("Logging out")}}, res)
 	assert.Equal(t, LOGOUT, m.State())
-	_, err := m.Noop().Wait()
-	assert.ErrorIs(t, err, ErrAbort)
-	_, err = m.Logout().Wait()
-	assert.ErrorIs(t, err, ErrAbort, "a second Logout")
+	waitAborts(t, m.Noop())
+	waitAborts(t, m.Logout()) // a second Logout
 }
 
 func TestCapabilitiesLearned(t *testing.T) {
@@ -107,9 +40,7 @@ func TestCapabilitiesLearned(t *testing.T) {
 
 func TestLoginFailed(t *testing.T) {
 	m := session(t, "login_failed.txt", nil)
-	_, err := m.Login("alice", "wrong").Wait()
-	require.ErrorIs(t, err, ErrError)
-	assert.NotErrorIs(t, err, ErrAbort)
+	err := waitFails(t, m.Login("alice", "wrong"))
 	assert.Contains(t, err.Error(), "[AUTHENTICATIONFAILED] Authentication failed.")
 	assert.Equal(t, NONAUTH, m.State())
 	wait(t, m.Login("alice", "right"))
@@ -119,11 +50,10 @@ func TestLoginFailed(t *testing.T) {
 func TestAuthenticate(t *testing.T) {
 	m := session(t, "authenticate.txt", nil)
 	var challenges [][]byte
-	_, err := m.Authenticate("plain", func(challenge []byte) ([]byte, error) {
+	waitFails(t, m.Authenticate("plain", func(challenge []byte) ([]byte, error) {
 		challenges = append(challenges, challenge)
 		return []byte("\x00alice\x00secret"), nil
-	}).Wait()
-	assert.ErrorIs(t, err, ErrError)
+	}))
 	assert.Equal(t, [][]byte{{}}, challenges)
 	// RFC 2195's example: user tim, key tanstaaftanstaaf.
 	wait(t, m.LoginCramMD5("tim", "tanstaaftanstaaf"))
@@ -133,11 +63,10 @@ func TestAuthenticate(t *testing.T) {
 func TestAuthenticateCancel(t *testing.T) {
 	m := session(t, "authenticate_cancel.txt", nil)
 	var got []byte
-	_, err := m.Authenticate("XOAUTH2", func(challenge []byte) ([]byte, error) {
+	err := waitFails(t, m.Authenticate("XOAUTH2", func(challenge []byte) ([]byte, error) {
 		got = challenge
 		return nil, errors.New("no token")
-	}).Wait()
-	assert.ErrorIs(t, err, ErrError)
+	}))
 	assert.Contains(t, err.Error(), "Client aborted AUTHENTICATE")
 	assert.Equal(t, []byte{}, got)
 }
@@ -164,13 +93,13 @@ func TestSelect(t *testing.T) {
 
 func TestSelectReadonly(t *testing.T) {
 	m := session(t, "select_readonly.txt", nil)
-	_, err := m.Select("INBOX", false).Wait()
+	_, err := waitResult(t, m.Select("INBOX", false))
 	assert.ErrorIs(t, err, ErrReadonly)
 	assert.ErrorIs(t, err, ErrAbort)
 	assert.Equal(t, SELECTED, m.State())
 	wait(t, m.Select("INBOX", false))
 	wait(t, m.Noop())
-	_, err = m.Fetch("1", "(FLAGS)").Wait()
+	_, err = waitResult(t, m.Fetch("1", "(FLAGS)"))
 	assert.ErrorIs(t, err, ErrReadonly, "FETCH after READ-ONLY is refused unsent")
 	assert.Equal(t, "", m.Fetch("1", "(FLAGS)").Tag())
 	wait(t, m.Close())
@@ -267,8 +196,7 @@ S: * PREAUTH [CAPABILITY IMAP4rev1] Logged in
 C: $1 NOOP
 S: $1 OK done
 `), nil)
-	_, err := m.Idle(0).Wait()
-	assert.ErrorIs(t, err, ErrError)
+	err := waitFails(t, m.Idle(0))
 	assert.Contains(t, err.Error(), "server does not support IDLE")
 	wait(t, m.Noop())
 }
@@ -277,7 +205,7 @@ func TestQuoting(t *testing.T) {
 	m := session(t, "quoting.txt", nil)
 	for _, name := range []string{"INBOX", "a b", "", `"already quoted"`, "[Gmail]/Sent", "%", `a"b`, `back\slash`,
 		"it's", "user@example.com", "x]", "x\r\ny", "Grüß", "'1:*'", "1:*"} {
-		_, err := m.Create(name).Wait()
+		_, err := waitResult(t, m.Create(name))
 		require.NoError(t, err, name)
 	}
 	wait(t, m.Select("INBOX", false))
@@ -285,13 +213,12 @@ func TestQuoting(t *testing.T) {
 	wait(t, m.Search("", "SUBJECT", "Grüß"))
 	wait(t, m.Search("", "SUBJECT", "a b", "FROM", `x"y`))
 	for _, c := range []*Command{m.Create("a\x00b"), m.Fetch("1", "BODY[] {5}")} {
-		_, err := c.Wait()
-		assert.ErrorIs(t, err, ErrError)
+		waitFails(t, c)
 		assert.Equal(t, "", c.Tag(), "nothing sent")
 	}
 	for _, bad := range []string{"a\x00b", "(a\r\nb)", "'x\ny'", `'"'`, `(a "b)`, "'x {5}'"} {
 		c := m.Search("", bad)
-		_, err := c.Wait()
+		_, err := waitResult(t, c)
 		assert.ErrorIs(t, err, ErrError, "%q", bad)
 		assert.Equal(t, "", c.Tag(), "nothing sent for %q", bad)
 	}
@@ -337,8 +264,7 @@ func TestCommands(t *testing.T) {
 	assert.Equal(t, []string{"1 (UID 7 FLAGS ())"}, texts(wait(t, m.UID("STORE", "7", "-FLAGS", `\Seen`)).Data))
 	assert.Equal(t, []Datum{{}}, wait(t, m.UID("COPY", "7", "Trash")).Data)
 	assert.Equal(t, []string{"2", "1"}, texts(wait(t, m.Expunge()).Data))
-	_, err := m.Xatom("XFOO", "a b").Wait()
-	assert.ErrorIs(t, err, ErrError)
+	err := waitFails(t, m.Xatom("XFOO", "a b"))
 	assert.Contains(t, err.Error(), "BAD unknown command")
 	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("2")}}, wait(t, m.Recent()))
 	wait(t, m.Close())
@@ -364,37 +290,31 @@ func TestByeAbortsPending(t *testing.T) {
 	wait(t, m.Select("INBOX", false))
 	a, b := m.Fetch("1", "(FLAGS)"), m.Fetch("2", "(FLAGS)")
 	for _, c := range []*Command{a, b} {
-		_, err := c.Wait()
-		require.ErrorIs(t, err, ErrAbort)
+		err := waitAborts(t, c)
 		assert.Contains(t, err.Error(), "Server shutting down")
 	}
 	assert.Equal(t, LOGOUT, m.State())
 	assert.Equal(t, []string{"Server shutting down"}, texts(m.Response("BYE").Data))
-	_, err := m.Noop().Wait()
-	assert.ErrorIs(t, err, ErrAbort)
+	waitAborts(t, m.Noop())
 }
 
 func TestEOFMidLiteral(t *testing.T) {
 	m := session(t, "eof_literal.txt", nil)
 	wait(t, m.Select("INBOX", false))
-	_, err := m.Fetch("1", "BODY[]").Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Fetch("1", "BODY[]"))
 	assert.Contains(t, err.Error(), "in the middle of a response")
 }
 
 func TestSilentServerTimeout(t *testing.T) {
 	m := session(t, "silent.txt", &Options{Timeout: 50 * time.Millisecond})
-	_, err := m.Noop().Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Noop())
 	assert.Contains(t, err.Error(), "no response after 50ms")
 }
 
 func TestWrongState(t *testing.T) {
 	m := session(t, "wrong_state.txt", nil)
 	for _, c := range []*Command{m.Select("INBOX", false), m.Fetch("1", "BODY[]"), m.List("", "*")} {
-		_, err := c.Wait()
-		assert.ErrorIs(t, err, ErrError)
-		assert.NotErrorIs(t, err, ErrAbort)
+		err := waitFails(t, c)
 		assert.Contains(t, err.Error(), "illegal in state NONAUTH")
 		assert.Equal(t, "", c.Tag())
 	}
@@ -403,8 +323,7 @@ func TestWrongState(t *testing.T) {
 
 func TestBadAndTerseStatus(t *testing.T) {
 	m := session(t, "bad.txt", nil)
-	_, err := m.Create("x").Wait()
-	require.ErrorIs(t, err, ErrError)
+	err := waitFails(t, m.Create("x"))
 	var e *Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "CREATE", e.Command)
@@ -431,7 +350,7 @@ func TestCallbacks(t *testing.T) {
 	m.Fetch("3", "(UID)").OnDone(func(Result, error) { panic("callback bug") }).OnDone(record).OnDone(func(Result, error) {
 		noop = wait(t, m.Noop()) // a callback may issue a command and wait for it
 	})
-	<-done
+	receive(t, done, "the callbacks of the second FETCH")
 	assert.Equal(t, []string{"3 (UID 30)", "1 (UID 10)", "2 (UID 20)"}, order)
 	assert.Equal(t, "OK", noop.Type)
 }
@@ -442,7 +361,7 @@ func TestOnDoneAfterCompletion(t *testing.T) {
 	wait(t, c)
 	ran := make(chan Result, 1)
 	c.OnDone(func(r Result, err error) { ran <- r })
-	assert.Equal(t, "OK", (<-ran).Type)
+	assert.Equal(t, "OK", receive(t, ran, "the callback of a completed command").Type)
 }
 
 func TestWaitContext(t *testing.T) {
@@ -472,18 +391,18 @@ func TestDebugOutput(t *testing.T) {
 func TestDebugQuietAtLevelZero(t *testing.T) {
 	var out bytes.Buffer
 	m := session(t, "bad.txt", &Options{DebugWriter: &out})
-	m.Create("x").Wait()
-	m.Noop().Wait()
-	m.Noop().Wait()
+	waitResult(t, m.Create("x"))
+	waitResult(t, m.Noop())
+	waitResult(t, m.Noop())
 	assert.Empty(t, out.String())
 }
 
 func TestDebugRingDumpedOnError(t *testing.T) {
 	var out bytes.Buffer
 	m := session(t, "bad.txt", &Options{Debug: 3, DebugWriter: &out})
-	m.Create("x").Wait()
-	m.Noop().Wait()
-	m.Noop().Wait()
+	waitResult(t, m.Create("x"))
+	waitResult(t, m.Noop())
+	waitResult(t, m.Noop())
 	log := out.String()
 	assert.Contains(t, log, "last ")
 	assert.Contains(t, log, "log messages:")
@@ -507,13 +426,13 @@ func TestGreetings(t *testing.T) {
 				script += "!expect-eof\n"
 			}
 			srv := newScriptServer(t, tt.name, script)
-			before := runtime.NumGoroutine()
+			leaks := newLeakBaseline()
 			m, err := New(srv.Host(), &Options{Port: srv.Port()})
 			if tt.err != "" {
 				require.ErrorIs(t, err, ErrError)
 				assert.Contains(t, err.Error(), tt.err)
 				srv.Wait()
-				assertNoLeak(t, before)
+				leaks.check(t)
 				return
 			}
 			require.NoError(t, err)
@@ -521,7 +440,7 @@ func TestGreetings(t *testing.T) {
 			assert.Equal(t, tt.greeting, m.Welcome())
 			m.Shutdown()
 			srv.Wait()
-			assertNoLeak(t, before)
+			leaks.check(t)
 		})
 	}
 	t.Run("IMAP4rev2", func(t *testing.T) {
@@ -578,10 +497,8 @@ C: $1 APPEND INBOX {5}
 S: + go
 !eof
 `), nil)
-	_, err := m.Append("INBOX", "", time.Time{}, []byte("hello")).Wait()
-	require.ErrorIs(t, err, ErrAbort)
-	_, err = m.Noop().Wait()
-	assert.ErrorIs(t, err, ErrAbort)
+	waitAborts(t, m.Append("INBOX", "", time.Time{}, []byte("hello")))
+	waitAborts(t, m.Noop())
 }
 
 func TestUTF8Accept(t *testing.T) {
@@ -604,7 +521,7 @@ S: $4 OK done
 	wait(t, m.Enable("UTF8=ACCEPT"))
 	wait(t, m.Create("Grüß"))
 	wait(t, m.Append("INBOX", "", time.Time{}, []byte("hi")))
-	_, err := m.Search("UTF-8", "ALL").Wait()
+	_, err := waitResult(t, m.Search("UTF-8", "ALL"))
 	assert.ErrorIs(t, err, ErrError, "CHARSET is refused in UTF8 mode")
 }
 
@@ -619,8 +536,7 @@ S: * 1 FETCH (UID 123456789012345678901234567890)
 	m := connect(t, srv, &Options{MaxLineSize: 40})
 	wait(t, m.Noop())
 	assert.Equal(t, []string{"3"}, texts(m.Response("EXISTS").Data), "a bare LF ends a line; nothing is cut off")
-	_, err := m.Noop().Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Noop())
 	assert.Contains(t, err.Error(), "longer than 40 bytes")
 }
 
@@ -630,8 +546,7 @@ S: * PREAUTH [CAPABILITY IMAP4rev1] hi
 C: $1 NOOP
 S: * 1 FETCH (BODY[] {99999999999}
 `), &Options{MaxLiteralSize: 1 << 20})
-	_, err := m.Noop().Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Noop())
 	assert.Contains(t, err.Error(), "exceeds the limit")
 }
 
@@ -681,7 +596,7 @@ S: $2 OK Unselect completed
 	wait(t, m.Select("INBOX", false))
 	wait(t, m.Xatom("unselect"))
 	assert.Equal(t, AUTH, m.State())
-	_, err := m.Fetch("1", "(FLAGS)").Wait()
+	_, err := waitResult(t, m.Fetch("1", "(FLAGS)"))
 	assert.ErrorIs(t, err, ErrError, "FETCH is refused unsent after UNSELECT")
 }
 

@@ -16,7 +16,6 @@ package imaplib2
 
 import (
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,8 +130,7 @@ func TestMemServerRoundTrip(t *testing.T) {
 	assert.True(t, strings.HasPrefix(m.Welcome(), "* OK [CAPABILITY IMAP4rev1"), m.Welcome())
 	assert.Contains(t, m.Capabilities(), "AUTH=PLAIN")
 
-	_, err := m.Login(s.user, "wrong").Wait()
-	require.ErrorIs(t, err, ErrError)
+	err := waitFails(t, m.Login(s.user, "wrong"))
 	assert.Contains(t, err.Error(), "Authentication failed")
 	assert.Equal(t, NONAUTH, m.State())
 
@@ -208,12 +206,7 @@ func TestMemServerPipelinedFetches(t *testing.T) {
 	tags := map[string]bool{}
 	seen := map[int]bool{}
 	for range n {
-		var g got
-		select {
-		case g = <-results:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("only %d of %d callbacks ran", len(seen), n)
-		}
+		g := receive(t, results, fmt.Sprintf("callback %d of %d", len(seen)+1, n))
 		require.NoError(t, g.err)
 		assert.False(t, seen[g.n], "callback of FETCH %d ran twice", g.n)
 		seen[g.n] = true
@@ -238,8 +231,8 @@ func TestMemServerPipelinedFetches(t *testing.T) {
 			defer wg.Done()
 			for i := g + 1; i <= n; i += 8 {
 				c := m.Fetch(strconv.Itoa(i), "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-				<-c.Done()
-				res, err := c.Wait()
+				receive(t, c.Done(), "FETCH "+strconv.Itoa(i))
+				res, err := waitResult(t, c)
 				if assert.NoError(t, err) && assert.NotEmpty(t, res.Data) {
 					assert.Equal(t, fmt.Sprintf("Subject: message %d\r\n\r\n", i), string(res.Data[0].Literal))
 				}
@@ -258,9 +251,9 @@ func TestMemServerAppendFetch(t *testing.T) {
 	assert.Equal(t, "OK", res.Type)
 	assert.Contains(t, res.Data[0].Text, "[APPENDUID 1 1]")
 
-	_, err := m.Append("Nowhere", "", time.Time{}, []byte(msg)).Wait()
+	_, err := waitResult(t, m.Append("Nowhere", "", time.Time{}, []byte(msg)))
 	require.NoError(t, err, "a NO is a result, not an error")
-	res, _ = m.Append("Nowhere", "", time.Time{}, []byte(msg)).Wait()
+	res, _ = waitResult(t, m.Append("Nowhere", "", time.Time{}, []byte(msg)))
 	assert.Equal(t, "NO", res.Type)
 	assert.Contains(t, res.Data[0].Text, "TRYCREATE")
 
@@ -285,11 +278,7 @@ func TestMemServerIdle(t *testing.T) {
 		m := s.memSelect(t, 3)
 		start := time.Now()
 		idle := m.Idle(time.Minute)
-		select {
-		case <-s.idling:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the server never saw IDLE")
-		}
+		receive(t, s.idling, "the server to see IDLE")
 		res := wait(t, m.Noop())
 		assert.Equal(t, "OK", res.Type)
 		res = wait(t, idle)
@@ -311,22 +300,15 @@ func TestMemServerIdle(t *testing.T) {
 		m := s.memSelect(t, 3)
 		other := s.memLogin(t)
 		idle := m.Idle(time.Minute)
-		select {
-		case <-s.idling:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the server never saw IDLE")
-		}
+		receive(t, s.idling, "the server to see IDLE")
 		// The server hears about changes only once its IDLE loop has
-		// registered, which it does right after the signal; an APPEND
-		// before that would be reported only by the next command.
-		time.Sleep(50 * time.Millisecond)
+		// registered, which it does right after the signal, before it
+		// blocks in the loop's select; an APPEND before that would be
+		// reported only by the next command.
+		waitSelecting(t, "github.com/emersion/go-imap/v2/imapserver.(*SessionTracker).Idle")
 		start := time.Now()
 		wait(t, other.Append("INBOX", "", time.Time{}, memMessage(4)))
-		select {
-		case <-idle.Done():
-		case <-time.After(20 * time.Second):
-			t.Fatal("IDLE did not end on EXISTS")
-		}
+		receive(t, idle.Done(), "IDLE to end on EXISTS")
 		wait(t, idle)
 		assert.Less(t, time.Since(start), 10*time.Second)
 		assert.Equal(t, []Datum{txt("4")}, m.Response("EXISTS").Data)
@@ -460,21 +442,19 @@ func TestMemServerOtherSessionFlags(t *testing.T) {
 func TestMemServerLogout(t *testing.T) {
 	s := memStart(t)
 	m := s.memSelect(t, 0)
-	res, err := m.Logout().Wait()
+	res, err := waitResult(t, m.Logout())
 	require.NoError(t, err)
 	assert.Equal(t, "BYE", res.Type)
 	assert.Equal(t, []Datum{txt("Logging out")}, res.Data)
 	assert.Equal(t, LOGOUT, m.State())
-	_, err = m.Noop().Wait()
-	assert.ErrorIs(t, err, ErrAbort)
-	_, err = m.Logout().Wait()
-	assert.ErrorIs(t, err, ErrAbort)
+	waitAborts(t, m.Noop())
+	waitAborts(t, m.Logout())
 }
 
 func TestMemServerNoGoroutineLeak(t *testing.T) {
 	s := memStart(t)
 	s.memSeed(t, 20)
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := New(s.host, &Options{Port: s.port, Timeout: 20 * time.Second})
 	require.NoError(t, err)
 	wait(t, m.Login(s.user, s.pass))
@@ -484,11 +464,11 @@ func TestMemServerNoGoroutineLeak(t *testing.T) {
 		m.Fetch(strconv.Itoa(i), "(BODY.PEEK[])").OnDone(func(Result, error) { done <- struct{}{} })
 	}
 	for range 20 {
-		<-done
+		receive(t, done, "a FETCH callback")
 	}
 	wait(t, m.Idle(20*time.Millisecond))
 	assert.Equal(t, "BYE", wait(t, m.Logout()).Type)
-	assertNoLeak(t, before) // the server's goroutine for the connection ends too
+	leaks.check(t) // the server's goroutine for the connection ends too
 }
 
 // TestMemServerConcurrency: callbacks that issue commands and wait; a
@@ -505,7 +485,7 @@ func TestMemServerConcurrency(t *testing.T) {
 		sizes := make(chan string, n)
 		for i := 1; i <= n; i++ {
 			m.Fetch(strconv.Itoa(i), "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])").OnDone(func(r Result, err error) {
-				r2, err2 := m.Fetch(strconv.Itoa(i), "(RFC822.SIZE)").Wait()
+				r2, err2 := waitResult(t, m.Fetch(strconv.Itoa(i), "(RFC822.SIZE)"))
 				if err != nil || err2 != nil {
 					sizes <- fmt.Sprint(err, err2)
 					return
@@ -515,12 +495,7 @@ func TestMemServerConcurrency(t *testing.T) {
 		}
 		got := map[string]bool{}
 		for range n {
-			select {
-			case s := <-sizes:
-				got[s] = true
-			case <-time.After(20 * time.Second):
-				t.Fatal("callbacks stuck")
-			}
+			got[receive(t, sizes, "a callback's FETCH")] = true
 		}
 		for i := 1; i <= n; i++ {
 			assert.True(t, got[fmt.Sprintf("%d (UID %d RFC822.SIZE %d)", i, i, len(memMessage(i)))], "FETCH %d", i)
@@ -550,7 +525,7 @@ func TestMemServerConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := m.Fetch(strconv.Itoa(g), "(BODY.PEEK[])").Wait()
+				res, err := waitResult(t, m.Fetch(strconv.Itoa(g), "(BODY.PEEK[])"))
 				if assert.NoError(t, err) {
 					assert.Equal(t, memMessage(g), res.Data[0].Literal)
 				}
@@ -572,7 +547,6 @@ func TestMemServerConcurrency(t *testing.T) {
 			assert.Equal(t, memMessage(i+1), res.Data[0].Literal)
 		}
 		assert.Equal(t, "BYE", wait(t, logout).Type)
-		_, err := late.Wait()
-		assert.ErrorIs(t, err, ErrAbort)
+		waitAborts(t, late)
 	})
 }

@@ -1,9 +1,11 @@
-//go:build linux
+//go:build perf && linux
 
-// Performance harness (issue 5). It is not a test of behaviour and never runs
-// unless asked for:
+// Performance harness (issue 5). It is not a test of behaviour: the perf
+// build tag keeps it out of the default test binary, so `go test ./...`
+// neither builds nor runs it, and even when built it runs only when asked
+// for:
 //
-//	go test -run TestPerformance -count=1 -timeout 30m -v . -args -perf
+//	go test -tags perf -run TestPerformance -count=1 -timeout 30m -v . -args -perf
 //
 // Flags (after -args):
 //
@@ -140,7 +142,7 @@ type perfRun struct {
 // TestPerformance is the harness; see the comment at the top of the file.
 func TestPerformance(t *testing.T) {
 	if !*perfEnabled {
-		t.Skip("performance harness: run with -args -perf (see perf_test.go)")
+		t.Skip("performance harness: run with go test -tags perf -run TestPerformance . -args -perf (see perf_test.go)")
 	}
 	if *perfReps < 1 || *perfScale <= 0 {
 		t.Fatal("-perf.reps must be >= 1 and -perf.scale > 0")
@@ -1527,7 +1529,7 @@ func (h *perfHarness) report() string {
 		*perfScale, *perfSeed, c.inbox.n, float64(c.inbox.bytes)/1e6, float64(c.inbox.median)/1e3, float64(c.inbox.max)/1e3, c.inbox.over100K,
 		c.small.n, float64(c.small.bytes)/1e6)
 	fmt.Fprintf(&b, "- medians of %d repetitions, clients interleaved; drain = raw client that writes the command lines and skips to the tagged completion\n", *perfReps)
-	fmt.Fprintf(&b, "- command: `go test -run TestPerformance -count=1 -timeout 30m -v . -args -perf -perf.scale=%g -perf.reps=%d -perf.conns=%d`\n\n",
+	fmt.Fprintf(&b, "- command: `go test -tags perf -run TestPerformance -count=1 -timeout 30m -v . -args -perf -perf.scale=%g -perf.reps=%d -perf.conns=%d`\n\n",
 		*perfScale, *perfReps, *perfConns)
 
 	b.WriteString("| workload | ours wall s | drain wall s | wall ÷ drain | ours CPU s | drain CPU s | CPU ÷ drain | notes |\n")

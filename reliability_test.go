@@ -16,43 +16,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// rawServer accepts one connection and hands it to serve, for faults the
-// transcript format cannot express (floods, resets). It is closed when the
-// test ends.
-func rawServer(t *testing.T, serve func(conn net.Conn, r *bufio.Reader)) (port int) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		serve(conn, bufio.NewReader(conn))
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-	})
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// readTag reads one command line and returns its tag.
-func readTag(r *bufio.Reader) string {
-	line, _ := r.ReadString('\n')
-	tag, _, _ := strings.Cut(line, " ")
-	return tag
-}
-
 // TestUnsolicitedFlood: 200,000 unsolicited responses that nobody reads keep
 // memory bounded by MaxStoredResponses; the newest are kept.
 func TestUnsolicitedFlood(t *testing.T) {
 	const flood, limit = 200000, 1000
 	port := rawServer(t, func(conn net.Conn, r *bufio.Reader) {
-		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
 		tag := readTag(r)
 		w := bufio.NewWriter(conn)
 		for i := 1; i <= flood; i++ {
@@ -76,22 +44,13 @@ func TestUnsolicitedFlood(t *testing.T) {
 // limit.
 func TestSolicitedDataNeverDropped(t *testing.T) {
 	const n = 5000
-	port := rawServer(t, func(conn net.Conn, r *bufio.Reader) {
-		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
-		tag := readTag(r)
-		fmt.Fprintf(conn, "* %d EXISTS\r\n%s OK done\r\n", n, tag)
-		tag = readTag(r)
-		w := bufio.NewWriter(conn)
-		for i := 1; i <= n; i++ {
-			fmt.Fprintf(w, "* %d FETCH (UID %d)\r\n", i, i)
-		}
-		fmt.Fprintf(w, "%s OK done\r\n", tag)
-		w.Flush()
-		r.ReadString('\n')
-	})
-	m, err := New("127.0.0.1", &Options{Port: port, MaxStoredResponses: 10})
-	require.NoError(t, err)
-	defer m.Shutdown()
+	var script strings.Builder
+	fmt.Fprintf(&script, "S: * PREAUTH [CAPABILITY IMAP4rev1] hi\nC: $1 SELECT INBOX\nS: * %d EXISTS\nS: $1 OK done\nC: $2 FETCH 1:* (UID)\n", n)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&script, "S: * %d FETCH (UID %d)\n", i, i)
+	}
+	script.WriteString("S: $2 OK done\n")
+	m := connect(t, newScriptServer(t, "5000 solicited", script.String()), &Options{MaxStoredResponses: 10})
 	wait(t, m.Select("INBOX", false))
 	assert.Len(t, wait(t, m.Fetch("1:*", "(UID)")).Data, n)
 }
@@ -99,21 +58,19 @@ func TestSolicitedDataNeverDropped(t *testing.T) {
 // TestConnectionReset: a reset connection aborts every pending command.
 func TestConnectionReset(t *testing.T) {
 	port := rawServer(t, func(conn net.Conn, r *bufio.Reader) {
-		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
 		readTag(r)
 		readTag(r)
 		conn.(*net.TCPConn).SetLinger(0) // close with RST
 	})
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := New("127.0.0.1", &Options{Port: port})
 	require.NoError(t, err)
 	a, b := m.Noop(), m.Noop()
 	for _, c := range []*Command{a, b} {
-		_, err := c.Wait()
-		assert.ErrorIs(t, err, ErrAbort)
+		waitAborts(t, c)
 	}
 	m.Shutdown()
-	assertNoLeak(t, before)
+	leaks.check(t)
 }
 
 func TestSilentDuringLiteral(t *testing.T) {
@@ -124,8 +81,7 @@ S: * 1 FETCH (BODY[] {100}
 S~ only part
 !silent
 `), &Options{Timeout: 50 * time.Millisecond})
-	_, err := m.Noop().Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Noop())
 	assert.Contains(t, err.Error(), "no response after")
 }
 
@@ -139,8 +95,7 @@ S: + idling
 C: DONE
 !silent
 `), &Options{Timeout: 50 * time.Millisecond})
-	_, err := m.Idle(100 * time.Millisecond).Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Idle(100*time.Millisecond))
 	assert.Contains(t, err.Error(), "no response after 50ms")
 }
 
@@ -161,13 +116,9 @@ S: $3 OK three
 	m.Noop().OnDone(func(Result, error) { <-release })
 	m.Noop().OnDone(func(Result, error) { close(second) })
 	assert.Equal(t, "three", wait(t, m.Noop()).Data[0].Text)
-	select {
-	case <-second:
-		t.Fatal("a callback ran before the blocked one returned")
-	default:
-	}
+	require.False(t, isDone(second), "a callback ran before the blocked one returned")
 	close(release)
-	<-second
+	receive(t, second, "the callback after the blocked one")
 }
 
 // TestConcurrentShutdownAndLogout: Logout and Shutdown called twice each,
@@ -175,7 +126,6 @@ S: $3 OK three
 // nothing panics, no goroutine is left.
 func TestConcurrentShutdownAndLogout(t *testing.T) {
 	port := rawServer(t, func(conn net.Conn, r *bufio.Reader) {
-		io.WriteString(conn, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n")
 		for {
 			line, err := r.ReadString('\n')
 			if err != nil {
@@ -189,7 +139,7 @@ func TestConcurrentShutdownAndLogout(t *testing.T) {
 			fmt.Fprintf(conn, "%s OK done\r\n", tag)
 		}
 	})
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := New("127.0.0.1", &Options{Port: port})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
@@ -198,7 +148,7 @@ func TestConcurrentShutdownAndLogout(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
-				if _, err := m.Noop().Wait(); err != nil {
+				if _, err := waitResult(t, m.Noop()); err != nil {
 					assert.ErrorIs(t, err, ErrAbort)
 				}
 			}
@@ -206,12 +156,12 @@ func TestConcurrentShutdownAndLogout(t *testing.T) {
 	}
 	for i := 0; i < 2; i++ {
 		wg.Add(2)
-		go func() { defer wg.Done(); m.Logout().Wait() }()
+		go func() { defer wg.Done(); waitResult(t, m.Logout()) }()
 		go func() { defer wg.Done(); m.Shutdown() }()
 	}
 	wg.Wait()
 	assert.Equal(t, LOGOUT, m.State())
-	assertNoLeak(t, before)
+	leaks.check(t)
 }
 
 // TestLargeLiteral: literals above the first chunk grow as their bytes
@@ -241,7 +191,6 @@ C: $1 NOOP
 S~ * 1 EXI
 !eof
 `), nil)
-	_, err := m.Noop().Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.Noop())
 	assert.Contains(t, err.Error(), "in the middle of a response")
 }

@@ -2,15 +2,10 @@ package imaplib2
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
-	"math/big"
 	"net"
 	"testing"
 	"time"
@@ -42,8 +37,8 @@ S: + c2VydmVyIHNlY3JldA==
 C: AGFsaWNlAGh1bnRlcjI=
 S: $3 OK [CAPABILITY IMAP4rev1] done
 `), &Options{Debug: 5, DebugWriter: &log})
-	m.Login("alice", quotedPassword).Wait()
-	m.Login("al\r\nx", literalPassword).Wait()
+	waitResult(t, m.Login("alice", quotedPassword))
+	waitResult(t, m.Login("al\r\nx", literalPassword))
 	wait(t, m.Authenticate("PLAIN", func([]byte) ([]byte, error) { return []byte(token), nil }))
 	out := log.String()
 	for _, secret := range []string{"s3cr", `s3cr\"et`, "pässwörd", "p\xc3\xa4ss", base64.StdEncoding.EncodeToString([]byte(token)), "hunter2", "c2VydmVyIHNlY3JldA==", "server secret"} {
@@ -57,35 +52,15 @@ S: $3 OK [CAPABILITY IMAP4rev1] done
 // from notBefore to notAfter, and returns its port and a pool trusting it.
 func tlsServer(t *testing.T, names []string, notBefore, notAfter time.Time) (int, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, pool, err := selfSignedCert(names, nil, notBefore, notAfter)
 	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
+	port := serveOne(t, &tls.Config{Certificates: []tls.Certificate{cert}}, func(conn net.Conn) {
 		if conn.(*tls.Conn).Handshake() == nil {
 			io.WriteString(conn, "* OK [CAPABILITY IMAP4rev1] ready\r\n")
 			io.ReadAll(conn)
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().(*net.TCPAddr).Port, pool
+	})
+	return port, pool
 }
 
 // TestTLSVerification: certificates are verified by default; an untrusted,

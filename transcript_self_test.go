@@ -5,37 +5,21 @@ import (
 	"compress/flate"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Tests of the scripted IMAP server in transcript_test.go, driven by a raw
 // client so that they do not depend on the library.
-
-// scriptLeakCheck fails t if goroutines started during t outlive it. It must
-// be called first so that its cleanup runs after every other one.
-func scriptLeakCheck(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		// A goroutine that has signalled its end may take a moment to exit.
-		for i := 0; runtime.NumGoroutine() > base; i++ {
-			if i == 200 {
-				t.Errorf("%d goroutines leaked", runtime.NumGoroutine()-base)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
 
 // scriptFakeTB records what the harness reports and holds its cleanups until
 // finish, so the tests can examine failures as values.
@@ -122,17 +106,13 @@ func (c *scriptClient) expect(want string) {
 	if n, err := io.ReadFull(c.r, got); err != nil {
 		c.t.Fatalf("client: want %q, got %q, then %v", want, got[:n], err)
 	}
-	if string(got) != want {
-		c.t.Fatalf("client: want %q, got %q", want, got)
-	}
+	require.Equal(c.t, want, string(got), "client")
 }
 
 func (c *scriptClient) expectEOF() {
 	c.t.Helper()
 	b, err := c.r.ReadByte()
-	if err != io.EOF {
-		c.t.Fatalf("client: want EOF, got %q, %v", b, err)
-	}
+	require.Equal(c.t, io.EOF, err, "client: want EOF, got %q", b)
 }
 
 func (c *scriptClient) startTLS(pool *x509.CertPool, serverName string) {
@@ -161,7 +141,7 @@ func (c *scriptClient) close() {
 }
 
 func TestScriptServerHappyPath(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), `
 		# Indented, with comments and blank lines.
 		S: * OK ready
@@ -181,9 +161,8 @@ func TestScriptServerHappyPath(t *testing.T) {
 		C* $c AUTHENTICATE PLAIN [A-Za-z0-9+/=]+
 		S: $c OK
 	`)
-	if s.Host() != "127.0.0.1" || s.Addr() != net.JoinHostPort(s.Host(), strconv.Itoa(s.Port())) {
-		t.Errorf("Host %q, Port %d, Addr %q disagree", s.Host(), s.Port(), s.Addr())
-	}
+	assert.Equal(t, "127.0.0.1", s.Host())
+	assert.Equal(t, net.JoinHostPort(s.Host(), strconv.Itoa(s.Port())), s.Addr())
 	c := dialScriptClient(t, s)
 	c.expect("* OK ready\r\n")
 	c.send("A001 LOGIN alice secret\r\n")
@@ -197,17 +176,13 @@ func TestScriptServerHappyPath(t *testing.T) {
 	c.expect("A003 OK $b\tdone\r\n")
 	c.send("x4 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n")
 	c.expect("x4 OK\r\n")
-	select {
-	case <-s.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("Done not closed")
-	}
+	receive(t, s.Done(), "the script's Done channel")
 	s.Wait()
 	c.close()
 }
 
 func TestScriptServerFile(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	t.Run("ok", func(t *testing.T) {
 		s := loadScript(t, "harness/login.txt")
 		c := dialScriptClient(t, s)
@@ -229,9 +204,7 @@ func TestScriptServerFile(t *testing.T) {
 		s.Wait()
 		errs := f.finish()
 		want := `testdata/harness/login.txt:3: want "a1 LOGIN alice \"open sesame\"\r\n", got "a1 LOGIN alice \"open sesame!\"\r\n"`
-		if len(errs) != 1 || errs[0] != want {
-			t.Errorf("reported %q\nwant %q", errs, want)
-		}
+		assert.Equal(t, []string{want}, errs)
 	})
 }
 
@@ -271,7 +244,7 @@ func TestScriptServerMismatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			scriptLeakCheck(t)
+			checkLeaks(t)
 			f := newScriptFakeTB(t)
 			s := newScriptServer(f, "script", tt.script)
 			c := dialScriptClient(t, s)
@@ -282,19 +255,15 @@ func TestScriptServerMismatch(t *testing.T) {
 			}
 			err := s.err()
 			want := "script:" + strconv.Itoa(tt.line) + ": " + tt.want
-			if err == nil || err.Error() != want {
-				t.Errorf("err() = %v\nwant %s", err, want)
-			}
+			assert.EqualError(t, err, want)
 			c.close()
-			if errs := f.finish(); len(errs) != 0 {
-				t.Errorf("cleanup reported %q after err() handed out the failure", errs)
-			}
+			assert.Empty(t, f.finish(), "cleanup reported the failure after err() handed it out")
 		})
 	}
 }
 
 func TestScriptServerStepTimeout(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	f := newScriptFakeTB(t)
 	s := newScriptServer(f, "slow", "S: * OK hi\nC: $1 GO\nC: $2 NOOP")
 	c := dialScriptClient(t, s)
@@ -305,26 +274,22 @@ func TestScriptServerStepTimeout(t *testing.T) {
 	c.send("A1 GO\r\nA2 NO")
 	err := s.err()
 	want := `slow:3: want "A2 NOOP\r\n", got "A2 NO", then timed out after 50ms`
-	if err == nil || err.Error() != want {
-		t.Errorf("err() = %v\nwant %s", err, want)
-	}
+	assert.EqualError(t, err, want)
 	c.close()
 	f.finish()
 }
 
 func TestScriptServerNoClient(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	f := newScriptFakeTB(t)
 	s := newScriptServer(f, "lonely", "S: * OK hi")
 	s.SetStepTimeout(20 * time.Millisecond)
-	if err := s.err(); err == nil || err.Error() != "lonely: no client connected within 20ms" {
-		t.Errorf("err() = %v", err)
-	}
+	assert.EqualError(t, s.err(), "lonely: no client connected within 20ms")
 	f.finish()
 }
 
 func TestScriptServerUnfinished(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	t.Run("connected", func(t *testing.T) {
 		f := newScriptFakeTB(t)
 		s := newScriptServer(f, "script", "S: * OK hi\nC: $1 NOOP\nS: $1 OK")
@@ -333,43 +298,35 @@ func TestScriptServerUnfinished(t *testing.T) {
 		// The test "forgets" to send NOOP and to call Wait.
 		errs := f.finish()
 		want := `script:2: script did not finish: the test ended at "C: $1 NOOP"`
-		if len(errs) != 1 || errs[0] != want {
-			t.Errorf("reported %q\nwant %q", errs, want)
-		}
+		assert.Equal(t, []string{want}, errs)
 	})
 	t.Run("never connected", func(t *testing.T) {
 		f := newScriptFakeTB(t)
 		newScriptServer(f, "script", "S: * OK hi")
 		errs := f.finish()
 		want := "script: the test ended before a client connected"
-		if len(errs) != 1 || errs[0] != want {
-			t.Errorf("reported %q\nwant %q", errs, want)
-		}
+		assert.Equal(t, []string{want}, errs)
 	})
 }
 
 func TestScriptServerLateData(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	f := newScriptFakeTB(t)
 	s := newScriptServer(f, "script", "S: * OK hi")
 	c := dialScriptClient(t, s)
 	c.expect("* OK hi\r\n")
 	s.Wait()
-	if errs := f.reported(); len(errs) != 0 {
-		t.Fatalf("Wait reported %q", errs)
-	}
+	require.Empty(t, f.reported(), "Wait reported")
 	c.send("A1 LOGOUT\r\n")
 	c.close()
 	<-s.exited // the server has seen the data and the close
 	errs := f.finish()
 	want := `script: unexpected client data after end of script: "A1 LOGOUT\r\n"`
-	if len(errs) != 1 || errs[0] != want {
-		t.Errorf("reported %q\nwant %q", errs, want)
-	}
+	assert.Equal(t, []string{want}, errs)
 }
 
 func TestScriptServerEOF(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), `
 		S: * OK hi
 		C: $1 LOGOUT
@@ -385,7 +342,7 @@ func TestScriptServerEOF(t *testing.T) {
 }
 
 func TestScriptServerExpectEOF(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), "S: * BYE go away\n!expect-eof")
 	c := dialScriptClient(t, s)
 	c.expect("* BYE go away\r\n")
@@ -394,22 +351,22 @@ func TestScriptServerExpectEOF(t *testing.T) {
 }
 
 func TestScriptServerSilent(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), "S: * OK hi\nC: $1 NOOP\n!silent")
 	c := dialScriptClient(t, s)
 	c.expect("* OK hi\r\n")
 	c.send("A1 NOOP\r\n")
 	c.raw.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	var nerr net.Error
-	if _, err := c.r.ReadByte(); !errors.As(err, &nerr) || !nerr.Timeout() {
-		t.Fatalf("client read: want a timeout, got %v", err)
-	}
+	_, err := c.r.ReadByte()
+	require.ErrorAs(t, err, &nerr, "client read: want a timeout")
+	require.True(t, nerr.Timeout(), "client read: want a timeout, got %v", err)
 	c.close()
 	s.Wait()
 }
 
 func TestScriptServerStartTLS(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	t.Run("starttls", func(t *testing.T) {
 		s := newScriptServer(t, t.Name(), `
 			S: * OK [CAPABILITY IMAP4rev1 STARTTLS] hi
@@ -444,16 +401,15 @@ func TestScriptServerStartTLS(t *testing.T) {
 		c := dialScriptClient(t, s)
 		c.send("A1 STARTTLS\r\nA2 NOOP\r\n")
 		err := s.err()
-		if err == nil || !strings.HasPrefix(err.Error(), "script:3: ") {
-			t.Errorf("err() = %v, want a failure at line 3", err)
-		}
+		require.Error(t, err)
+		assert.True(t, strings.HasPrefix(err.Error(), "script:3: "), "err() = %v, want a failure at line 3", err)
 		c.close()
 		f.finish()
 	})
 }
 
 func TestScriptServerCompress(t *testing.T) {
-	scriptLeakCheck(t)
+	checkLeaks(t)
 	s := newScriptServer(t, t.Name(), `
 		S: * OK hi
 		C: $1 COMPRESS DEFLATE
@@ -497,19 +453,17 @@ func TestScriptServerParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := parseScript("x", tt.script)
-		if err == nil || err.Error() != tt.want {
-			t.Errorf("parseScript(%q) error\n got %v\nwant %s", tt.script, err, tt.want)
-		}
+		assert.EqualError(t, err, tt.want, "parseScript(%q)", tt.script)
 	}
 	steps, err := parseScript("x", "S: \\Seen $1\r\nC: $1 X\nS: $1 OK $Junk\nS~ \\x41\\r\\n\\t\\\\\\\"\n!silent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(steps) != 5 || steps[0].text != `\Seen $1` || steps[1].tag != "1" || steps[1].text != " X" ||
-		steps[4].op != scriptExpectEOF || steps[4].line != 5 {
-		t.Errorf("steps = %+v", steps)
-	}
-	if got, _ := scriptUnescape(steps[3].text); got != "A\r\n\t\\\"" {
-		t.Errorf("scriptUnescape(%q) = %q", steps[3].text, got)
-	}
+	require.NoError(t, err)
+	require.Len(t, steps, 5)
+	assert.Equal(t, `\Seen $1`, steps[0].text)
+	assert.Equal(t, "1", steps[1].tag)
+	assert.Equal(t, " X", steps[1].text)
+	assert.Equal(t, scriptExpectEOF, steps[4].op)
+	assert.Equal(t, 5, steps[4].line)
+	got, err := scriptUnescape(steps[3].text)
+	require.NoError(t, err)
+	assert.Equal(t, "A\r\n\t\\\"", got)
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +52,7 @@ S: $7 OK done
 	res := wait(t, m.StartTLS(nil))
 	assert.Equal(t, "OK", res.Type)
 	assert.Equal(t, []string{"IMAP4REV1", "AUTH=PLAIN"}, m.Capabilities(), "learned again over TLS")
-	_, err := m.StartTLS(nil).Wait()
+	_, err := waitResult(t, m.StartTLS(nil))
 	assert.ErrorIs(t, err, ErrError, "STARTTLS twice")
 	wait(t, m.Login("alice", "pw"))
 	require.NoError(t, m.EnableCompression())
@@ -65,8 +64,7 @@ S: $7 OK done
 
 func TestStartTLSNotOffered(t *testing.T) {
 	m := session(t, "wrong_state.txt", nil)
-	_, err := m.StartTLS(nil).Wait()
-	require.ErrorIs(t, err, ErrAbort, "imaplib2 raises abort")
+	err := waitAborts(t, m.StartTLS(nil)) // imaplib2 raises abort; nothing is sent
 	assert.Contains(t, err.Error(), "server does not support STARTTLS")
 	wait(t, m.Noop())
 }
@@ -79,8 +77,7 @@ S: $1 NO TLS is not available now
 C: $2 NOOP
 S: $2 OK done
 `), nil)
-	_, err := m.StartTLS(nil).Wait()
-	require.ErrorIs(t, err, ErrError)
+	err := waitFails(t, m.StartTLS(nil))
 	assert.Contains(t, err.Error(), "TLS is not available now")
 	wait(t, m.Noop())
 }
@@ -94,8 +91,7 @@ C: $1 STARTTLS
 S~ $1 OK Begin TLS\r\n* 1 EXISTS\r\n
 !expect-eof
 `), nil)
-	_, err := m.StartTLS(nil).Wait()
-	require.ErrorIs(t, err, ErrAbort)
+	err := waitAborts(t, m.StartTLS(nil))
 	assert.Contains(t, err.Error(), "possible response injection")
 	assert.Equal(t, LOGOUT, m.State())
 }
@@ -107,13 +103,13 @@ S: * OK [CAPABILITY IMAP4rev1] TLS greeting
 C: $1 NOOP
 S: $1 OK done
 `)
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := NewSSL(srv.Host(), &Options{Port: srv.Port(), TLSConfig: tlsFor(srv)})
 	require.NoError(t, err)
 	wait(t, m.Noop())
 	m.Shutdown()
 	srv.Wait()
-	assertNoLeak(t, before)
+	leaks.check(t)
 }
 
 func TestTLSLevel(t *testing.T) {
@@ -151,13 +147,13 @@ func TestStreamHelperProcess(t *testing.T) {
 
 func TestNewStream(t *testing.T) {
 	var log bytes.Buffer
-	before := runtime.NumGoroutine()
+	leaks := newLeakBaseline()
 	m, err := NewStream("IMAPLIB2_STREAM_HELPER=1 exec "+os.Args[0]+" -test.run=^TestStreamHelperProcess$", &Options{Debug: 1, DebugWriter: &log})
 	require.NoError(t, err)
 	assert.Equal(t, AUTH, m.State())
 	assert.Equal(t, []string{"NOOP done"}, texts(wait(t, m.Noop()).Data))
 	assert.Equal(t, "BYE", wait(t, m.Logout()).Type)
-	assertNoLeak(t, before)
+	leaks.check(t)
 	assert.Contains(t, log.String(), "stderr: helper: started", "the command's stderr goes to the debug log")
 }
 
