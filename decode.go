@@ -56,11 +56,6 @@ func (dec *decoder) errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s at offset %d of %q", errProtocol, fmt.Sprintf(format, args...), dec.pos, truncate(dec.text))
 }
 
-// atEnd reports whether everything has been read.
-func (dec *decoder) atEnd() bool {
-	return dec.pos >= len(dec.text) && dec.d >= len(dec.data)-1
-}
-
 // peek returns the next byte, or 0 at the end of the current text.
 func (dec *decoder) peek() byte {
 	if dec.pos < len(dec.text) {
@@ -155,19 +150,29 @@ func (dec *decoder) number() (uint32, error) {
 
 // number64 reads an unsigned 63-bit number (RFC 4551 mod-sequence-value).
 func (dec *decoder) number64() (uint64, error) {
-	start := dec.pos
-	var n uint64
-	for dec.pos < len(dec.text) && '0' <= dec.text[dec.pos] && dec.text[dec.pos] <= '9' {
-		if n > (1<<63-1)/10 {
-			return 0, dec.errorf("number too large")
-		}
-		n = n*10 + uint64(dec.text[dec.pos]-'0')
-		dec.pos++
-	}
-	if dec.pos == start {
+	n, digits, ok := scanNumber(dec.text[dec.pos:])
+	switch {
+	case digits == 0:
 		return 0, dec.errorf("want a number")
+	case !ok:
+		return 0, dec.errorf("number too large")
 	}
+	dec.pos += digits
 	return n, nil
+}
+
+// scanNumber reads the decimal digits at the start of s: their value,
+// their count, and false if the value exceeds 63 bits. The decoder's
+// numbers and the framing's message numbers both read through it.
+func scanNumber[T string | []byte](s T) (n uint64, digits int, ok bool) {
+	for digits < len(s) && '0' <= s[digits] && s[digits] <= '9' {
+		if n > (1<<63-1)/10 {
+			return 0, digits, false
+		}
+		n = n*10 + uint64(s[digits]-'0')
+		digits++
+	}
+	return n, digits, true
 }
 
 // quoted reads a quoted string and returns it unescaped.

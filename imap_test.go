@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -642,4 +643,58 @@ S: $2 OK done
 	}))
 	assert.Equal(t, []string{"head1|text1", "head2|text2", "header3|a body longer than what came before it.."}, got)
 	assert.Equal(t, "head2", firstDuringSecond, "the first message's memory was reused for the second")
+}
+
+// slogRecorder is a slog.Handler that keeps every record.
+type slogRecorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *slogRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *slogRecorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *slogRecorder) WithGroup(string) slog.Handler            { return h }
+func (h *slogRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r)
+	return nil
+}
+
+// lines returns each record as "dir|tag|message", and the set of its
+// conn attributes and of its levels.
+func (h *slogRecorder) lines() (lines []string, conns map[string]bool, levels map[slog.Level]bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	conns, levels = map[string]bool{}, map[slog.Level]bool{}
+	for _, r := range h.records {
+		attrs := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+		conns[attrs["conn"]], levels[r.Level] = true, true
+		lines = append(lines, fmt.Sprintf("%s|%s|%s", attrs["dir"], attrs["tag"], r.Message))
+	}
+	return lines, conns, levels
+}
+
+func TestDebugSlogLogger(t *testing.T) {
+	var out bytes.Buffer
+	h := &slogRecorder{}
+	m := session(t, "login.txt", &Options{Debug: 4, DebugWriter: &out, Identifier: "test", Logger: slog.New(h)})
+	login := m.Login("alice", `pa ss"wo\rd`)
+	wait(t, login)
+	wait(t, m.Logout())
+	lines, conns, levels := h.lines()
+	assert.Empty(t, out.String(), "with a Logger, DebugWriter gets nothing")
+	assert.Equal(t, map[string]bool{"test": true}, conns)
+	assert.Equal(t, map[slog.Level]bool{slog.LevelDebug: true}, levels)
+	tag := login.Tag()
+	assert.Contains(t, lines, "S||* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN LITERAL+] ready")
+	assert.Contains(t, lines, "C|"+tag+"|"+tag+" LOGIN alice <redacted>")
+	assert.Contains(t, lines, "S|"+tag+"|"+tag+" OK [CAPABILITY IMAP4rev1 IDLE MOVE] Logged in")
+	assert.Contains(t, lines, "S||* BYE Logging out")
+	assert.Contains(t, lines, "||state => AUTH", "the library's own events have no dir")
+	for _, l := range lines {
+		assert.NotContains(t, l, "pa ss")
+		assert.NotContains(t, l, `wo\`)
+	}
 }

@@ -134,13 +134,12 @@ func (r *response) parseUntagged(line []byte) (string, bool) {
 		}
 		return text, r.typ != ""
 	}
-	dec := newTextDecoder(string(word))
-	n, err := dec.number()
-	if err != nil || !dec.atEnd() {
+	n, digits, ok := scanNumber(word)
+	if !ok || digits != len(word) || n > 1<<32-1 {
 		return "", false
 	}
 	typ, rest, _ := bytes.Cut(after, []byte(" "))
-	r.num, r.typ = n, keyword(typ)
+	r.num, r.typ = uint32(n), keyword(typ)
 	if len(rest) == 0 {
 		return string(word), r.typ != ""
 	}
