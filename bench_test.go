@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -102,4 +105,63 @@ func BenchmarkFetchEndToEnd(b *testing.B) {
 			b.Fatal(err, len(res.Data))
 		}
 	}
+}
+
+// BenchmarkPipelinedUIDFetch is the lab's W2 without the lab: 2,000
+// UID FETCH <uid> (BODY.PEEK[]) issued at once and collected with OnDone,
+// against an in-process server that answers each with a 2 KB body. It
+// measures the per-command cost of the model: the hops from caller to
+// writer to reader to callback, and the allocations of each command.
+func BenchmarkPipelinedUIDFetch(b *testing.B) {
+	const commands = 2000
+	body := bytes.Repeat([]byte("x"), 2048) // {2048} below
+	port := rawServer(b, func(server net.Conn, r *bufio.Reader) {
+		w := bufio.NewWriter(server)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			f := strings.Fields(line)
+			if len(f) > 3 && f[1] == "UID" && f[2] == "FETCH" {
+				uid := f[3]
+				w.WriteString("* " + uid + " FETCH (UID " + uid + " BODY[] {2048}\r\n")
+				w.Write(body)
+				w.WriteString(")\r\n")
+			}
+			w.WriteString(f[0] + " OK done\r\n")
+			if r.Buffered() == 0 {
+				w.Flush()
+			}
+		}
+	})
+	m, err := New("127.0.0.1", &Options{Port: port})
+	require.NoError(b, err)
+	defer m.Shutdown()
+	_, err = waitResult(b, m.Select("INBOX", true))
+	require.NoError(b, err)
+	uids := make([]string, commands)
+	for i := range uids {
+		uids[i] = strconv.Itoa(i + 1)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var wg sync.WaitGroup
+		var bad atomic.Int32
+		wg.Add(commands)
+		for _, uid := range uids {
+			m.UID("FETCH", uid, "(BODY.PEEK[])").OnDone(func(res Result, err error) {
+				if err != nil || len(res.Data) != 2 || len(res.Data[0].Literal) != len(body) {
+					bad.Add(1)
+				}
+				wg.Done()
+			})
+		}
+		wg.Wait()
+		if bad.Load() != 0 {
+			b.Fatalf("%d of %d results wrong", bad.Load(), commands)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*commands), "ns/command")
 }

@@ -17,6 +17,11 @@ type Command struct {
 	args []arg
 	err  error // an argument that cannot be sent, found while building
 
+	// Room for the usual few arguments and the usual one collected
+	// response, so that a command costs fewer allocations.
+	argSpace       [3]arg
+	collectedSpace [1]entry
+
 	collect   []string                     // untagged types it collects, in the Result's order
 	set       seqRanges                    // keyed FETCH data: the messages (or UIDs) it asked for; nil: all
 	statusOf  string                       // STATUS: the mailbox whose data it collects
@@ -277,7 +282,9 @@ var uidSpecs = map[string]*commandSpec{
 
 // newCommand starts building a command of the given description.
 func (m *IMAP4) newCommand(spec *commandSpec) *Command {
-	return &Command{m: m, name: spec.name, spec: spec, collect: spec.collects, done: make(chan struct{})}
+	c := &Command{m: m, name: spec.name, spec: spec, collect: spec.collects, done: make(chan struct{})}
+	c.args, c.collected = c.argSpace[:0], c.collectedSpace[:0]
+	return c
 }
 
 // quoter returns the quoting rules in force.

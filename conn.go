@@ -594,7 +594,7 @@ func (m *IMAP4) untagged(r *response) bool {
 	if owner == nil {
 		owner = m.router.route(r.typ, r.num, r.data)
 	}
-	m.session.observe(r, m.selectingLocked())
+	m.session.observe(r, r.code == "READ-ONLY" && m.selectingLocked())
 	if m.idle != nil && r.typ != "OK" {
 		m.endIdleLocked("server data")
 	}

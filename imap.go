@@ -139,7 +139,8 @@ type Options struct {
 	// attributes conn (the Identifier), dir ("C" for what the client sent,
 	// "S" for what the server sent; absent for the library's own events)
 	// and tag (where there is one). Secrets are redacted as in the text
-	// form.
+	// form. Its handler may be called while the connection holds its
+	// locks: it must not call methods of the connection.
 	Logger *slog.Logger
 }
 

@@ -698,3 +698,25 @@ func TestDebugSlogLogger(t *testing.T) {
 		assert.NotContains(t, l, `wo\`)
 	}
 }
+
+// TestStatusRouting: STATUS data is keyed by mailbox, so pipelined STATUS
+// commands each get their own, even for one mailbox twice and answered
+// out of order.
+func TestStatusRouting(t *testing.T) {
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * PREAUTH [CAPABILITY IMAP4rev1] ready
+C: $1 STATUS INBOX (MESSAGES)
+C: $2 STATUS Archive (MESSAGES)
+C: $3 STATUS INBOX (UNSEEN)
+S: * STATUS Archive (MESSAGES 7)
+S: * STATUS "INBOX" (MESSAGES 3)
+S: * STATUS inbox (UNSEEN 1)
+S: $3 OK done
+S: $2 OK done
+S: $1 OK done
+`), nil)
+	a, b, c := m.Status("INBOX", "(MESSAGES)"), m.Status("Archive", "(MESSAGES)"), m.Status("INBOX", "(UNSEEN)")
+	assert.Equal(t, []string{`"INBOX" (MESSAGES 3)`}, texts(wait(t, a).Data))
+	assert.Equal(t, []string{"Archive (MESSAGES 7)"}, texts(wait(t, b).Data))
+	assert.Equal(t, []string{"inbox (UNSEEN 1)"}, texts(wait(t, c).Data))
+}

@@ -157,12 +157,16 @@ func fetchUID(data []Datum) uint32 {
 	return uid
 }
 
-// routeStatus returns the STATUS command of list that asked for the
-// mailbox the response names; with none, a sole STATUS command gets it.
+// routeStatus returns the oldest STATUS command of list that asked for the
+// mailbox the response names and has no answer yet (each gets one); with
+// none, a sole STATUS command gets it.
 func routeStatus(list []*Command, data []Datum) *Command {
 	name, err := newDecoder(data).astring()
 	if err == nil {
 		for _, c := range list {
+			if len(c.collected) > 0 {
+				continue
+			}
 			if c.statusOf == name || strings.EqualFold(name, "INBOX") && strings.EqualFold(c.statusOf, "INBOX") {
 				return c
 			}
