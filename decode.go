@@ -244,6 +244,29 @@ func (dec *decoder) str() ([]byte, error) {
 	return nil, dec.errorf("want a string")
 }
 
+// nstring reads NIL (nil) or a string.
+func (dec *decoder) nstring() ([]byte, error) {
+	if dec.nil() {
+		return nil, nil
+	}
+	return dec.str()
+}
+
+// nil consumes NIL if it comes next (in any case).
+func (dec *decoder) nil() bool {
+	if len(dec.text)-dec.pos >= 3 && strings.EqualFold(dec.text[dec.pos:dec.pos+3], "NIL") &&
+		(dec.pos+3 == len(dec.text) || !isAtomChar(dec.text[dec.pos+3])) {
+		dec.pos += 3
+		return true
+	}
+	return false
+}
+
+// atEnd reports whether everything has been read.
+func (dec *decoder) atEnd() bool {
+	return dec.pos >= len(dec.text) && dec.d >= len(dec.data)-1
+}
+
 // astring reads an atom or a string (RFC 3501 astring); "]" may appear in
 // the atom form, as in mailbox names and flags of some servers.
 func (dec *decoder) astring() (string, error) {
