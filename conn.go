@@ -444,7 +444,7 @@ func (m *IMAP4) followUp(c *Command) (Result, error) {
 			return Result{}, withCommand(err, c.name)
 		}
 	}
-	return Result{Type: "OK", Data: []Datum{{Text: c.status.text}}}, nil
+	return Result{Type: "OK", Data: []Datum{{Text: c.status.text}}, Text: c.status.text}, nil
 }
 
 // needsCapabilities reports whether c must ask for the capabilities after
@@ -721,9 +721,9 @@ func (m *IMAP4) resultLocked(c *Command, r *response, readonly bool) (Result, er
 	case readonly:
 		return Result{}, newError(ErrReadonly, c.name, "mailbox is not writable", nil)
 	case r.typ == "NO" || len(c.collect) == 0:
-		return Result{Type: r.typ, Data: []Datum{{Text: r.text}}}, nil
+		return Result{Type: r.typ, Data: []Datum{{Text: r.text}}, Text: r.text}, nil
 	}
-	return Result{Type: r.typ, Data: c.collectedData()}, nil
+	return Result{Type: r.typ, Data: c.collectedData(), Text: r.text}, nil
 }
 
 // fail ends the connection for the reason err (once; later calls do
@@ -788,15 +788,23 @@ func (m *IMAP4) exited() {
 	if logout != nil {
 		switch {
 		case byeSeen:
-			logout.complete(Result{Type: "BYE", Data: []Datum{{Text: bye}}}, nil)
+			logout.complete(Result{Type: "BYE", Data: []Datum{{Text: bye}}, Text: logout.statusText()}, nil)
 		case logout.status != nil:
-			logout.complete(Result{Type: logout.status.typ, Data: []Datum{{Text: logout.status.text}}}, nil)
+			logout.complete(Result{Type: logout.status.typ, Data: []Datum{{Text: logout.status.text}}, Text: logout.status.text}, nil)
 		default:
 			logout.complete(Result{}, withCommand(err, "LOGOUT"))
 		}
 	}
 	close(m.done)
 	m.callbacks.stop()
+}
+
+// statusText returns the text of c's tagged response, or "" if none came.
+func (c *Command) statusText() string {
+	if c.status == nil {
+		return ""
+	}
+	return c.status.text
 }
 
 // startWatchdog arms imaplib2's inactivity timeout.

@@ -73,8 +73,12 @@ func Internaldate2Time(resp []byte) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, invalidDateError(resp[i+len(key):], "missing closing quote")
 	}
-	s := []byte(quoted)
+	return parseDateTime([]byte(quoted))
+}
 
+// parseDateTime parses the text between the quotes of an IMAP date-time,
+// "17-Jul-1996 02:44:25 -0700".
+func parseDateTime(s []byte) (time.Time, error) {
 	m := dateTimeRE.FindSubmatch(s)
 	if m == nil {
 		return time.Time{}, invalidDateError(s, "want "+internalDateLayout)

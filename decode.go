@@ -307,6 +307,25 @@ func (dec *decoder) list(item func() error) error {
 	}
 }
 
+// adjacent reads a parenthesized list whose elements follow each other
+// without separators, as the addresses of an ENVELOPE do ("1*address");
+// spaces between them, which some servers send, are accepted.
+func (dec *decoder) adjacent(item func() error) error {
+	if err := dec.expect('('); err != nil {
+		return err
+	}
+	for {
+		for dec.accept(' ') {
+		}
+		if dec.accept(')') {
+			return nil
+		}
+		if err := item(); err != nil {
+			return err
+		}
+	}
+}
+
 // flag reads a flag: an atom, `\` and an atom, or `\*`.
 func (dec *decoder) flag() (string, error) {
 	start := dec.pos

@@ -22,11 +22,11 @@ func TestLogin(t *testing.T) {
 	assert.Equal(t, "IMAP4REV1", m.ProtocolVersion())
 	assert.Equal(t, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN LITERAL+] ready", m.Welcome())
 	res := wait(t, m.Login("alice", `pa ss"wo\rd`))
-	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("[CAPABILITY IMAP4rev1 IDLE MOVE] Logged in")}}, res)
+	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("[CAPABILITY IMAP4rev1 IDLE MOVE] Logged in")}, Text: "[CAPABILITY IMAP4rev1 IDLE MOVE] Logged in"}, res)
 	assert.Equal(t, AUTH, m.State())
 	assert.Equal(t, []string{"IMAP4REV1", "IDLE", "MOVE"}, m.Capabilities())
 	res = wait(t, m.Logout())
-	assert.Equal(t, Result{Type: "BYE", Data: []Datum{txt("Logging out")}}, res)
+	assert.Equal(t, Result{Type: "BYE", Data: []Datum{txt("Logging out")}, Text: "Logout completed."}, res)
 	assert.Equal(t, LOGOUT, m.State())
 	waitAborts(t, m.Noop())
 	waitAborts(t, m.Logout()) // a second Logout
@@ -75,7 +75,7 @@ func TestAuthenticateCancel(t *testing.T) {
 func TestSelect(t *testing.T) {
 	m := session(t, "select.txt", nil)
 	res := wait(t, m.Select("", false))
-	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("172")}}, res)
+	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("172")}, Text: "[READ-WRITE] SELECT completed"}, res)
 	assert.Equal(t, SELECTED, m.State())
 	assert.Equal(t, []string{`(\Answered \Flagged \Deleted \Seen \Draft)`}, texts(m.Response("FLAGS").Data))
 	assert.Equal(t, []string{`(\Answered \Flagged \Deleted \Seen \Draft [x] \*)`}, texts(m.Response("PERMANENTFLAGS").Data))
@@ -88,7 +88,7 @@ func TestSelect(t *testing.T) {
 	assert.Equal(t, []Datum{{}}, m.Response("UNSEEN").Data, "SELECT flushes what came before")
 
 	res = wait(t, m.Select("nosuch", false))
-	assert.Equal(t, Result{Type: "NO", Data: []Datum{txt("Mailbox doesn't exist: nosuch")}}, res)
+	assert.Equal(t, Result{Type: "NO", Data: []Datum{txt("Mailbox doesn't exist: nosuch")}, Text: "Mailbox doesn't exist: nosuch"}, res)
 	assert.Equal(t, AUTH, m.State())
 }
 
@@ -250,7 +250,7 @@ func TestCommands(t *testing.T) {
 	assert.Equal(t, []string{`"" (STORAGE 10 1024)`}, texts(wait(t, m.SetQuota("", "(STORAGE 1024)")).Data))
 	assert.Equal(t, []string{`INBOX "/comment" ("value.shared" "hi")`}, texts(wait(t, m.GetAnnotation("INBOX", "/comment", "value.shared")).Data))
 	wait(t, m.SetAnnotation("INBOX", "/comment", `(value.shared "new")`))
-	assert.Equal(t, Result{Type: "NO", Data: []Datum{txt("not allowed")}}, wait(t, m.ProxyAuth("bob")))
+	assert.Equal(t, Result{Type: "NO", Data: []Datum{txt("not allowed")}, Text: "not allowed"}, wait(t, m.ProxyAuth("bob")))
 	wait(t, m.Select("INBOX", false))
 	wait(t, m.Check())
 	assert.Equal(t, []string{"2 3"}, texts(wait(t, m.Search("UTF-8", "SUBJECT", "hello world")).Data))
@@ -267,7 +267,7 @@ func TestCommands(t *testing.T) {
 	assert.Equal(t, []string{"2", "1"}, texts(wait(t, m.Expunge()).Data))
 	err := waitFails(t, m.Xatom("XFOO", "a b"))
 	assert.Contains(t, err.Error(), "BAD unknown command")
-	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("2")}}, wait(t, m.Recent()))
+	assert.Equal(t, Result{Type: "OK", Data: []Datum{txt("2")}, Text: "done"}, wait(t, m.Recent()))
 	wait(t, m.Close())
 	assert.Equal(t, "BYE", wait(t, m.Logout()).Type)
 }

@@ -15,6 +15,17 @@ type Result struct {
 	// its tagged response when it collects nothing. It always has at least
 	// one element: one empty Datum stands for imaplib2's [None].
 	Data []Datum
+	// Text is the text of the tagged response, its response code included:
+	// "[COPYUID 38505 304,319:320 3956:3958] Done". It is "" for a Result
+	// of Response or of stored data.
+	Text string
+}
+
+// Code returns the response code at the start of r.Text, "[NAME args]
+// text": "COPYUID", "38505 304,319:320 3956:3958". The name is upper case;
+// both are "" when Text starts with no response code.
+func (r Result) Code() (name, args string) {
+	return responseCode(r.Text)
 }
 
 // Datum is one element of a Result's data: a line of text, or the text up
