@@ -30,10 +30,10 @@ func (mb MailboxInfo) Has(attr string) bool {
 // MailboxStatus is the STATUS data of a mailbox. Items the server did not
 // return are zero.
 type MailboxStatus struct {
-	Mailbox                                         string // UTF-8, decoded like MailboxInfo.Name
+	Mailbox                                                 string // UTF-8, decoded like MailboxInfo.Name
 	Messages, Recent, UIDNext, UIDValidity, Unseen, Deleted uint32
-	Size                                            int64 // SIZE (STATUS=SIZE, RFC 8438)
-	HighestModSeq                                   uint64
+	Size                                                    int64 // SIZE (STATUS=SIZE, RFC 8438)
+	HighestModSeq                                           uint64
 }
 
 // Mailboxes returns the mailboxes of a LIST or LSUB result, in the order
