@@ -79,6 +79,9 @@ func Internaldate2Time(resp []byte) (time.Time, error) {
 // parseDateTime parses the text between the quotes of an IMAP date-time,
 // "17-Jul-1996 02:44:25 -0700".
 func parseDateTime(s []byte) (time.Time, error) {
+	if t, ok := usualDateTime(s); ok {
+		return t, nil
+	}
 	m := dateTimeRE.FindSubmatch(s)
 	if m == nil {
 		return time.Time{}, invalidDateError(s, "want "+internalDateLayout)
@@ -108,6 +111,49 @@ func parseDateTime(s []byte) (time.Time, error) {
 	}
 	zone := time.FixedZone("", offset)
 	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, zone), nil
+}
+
+// usualDateTime parses a well-formed date-time without a regular
+// expression: "17-Jul-1996 02:44:25 -0700", the day possibly " 7" or "7".
+// It reports false for anything else, which parseDateTime then examines.
+func usualDateTime(s []byte) (time.Time, bool) {
+	if len(s) == 25 {
+		s = append([]byte{' '}, s...)
+	}
+	if len(s) != 26 || s[2] != '-' || s[6] != '-' || s[11] != ' ' || s[14] != ':' || s[17] != ':' || s[20] != ' ' || s[21] != '+' && s[21] != '-' {
+		return time.Time{}, false
+	}
+	digits := func(b []byte) (int, bool) {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	dayText := s[0:2]
+	if dayText[0] == ' ' {
+		dayText = dayText[1:]
+	}
+	day, ok1 := digits(dayText)
+	month, ok2 := Mon2num(string(s[3:6]))
+	year, ok3 := digits(s[7:11])
+	hour, ok4 := digits(s[12:14])
+	minute, ok5 := digits(s[15:17])
+	sec, ok6 := digits(s[18:20])
+	zoneHour, ok7 := digits(s[22:24])
+	zoneMin, ok8 := digits(s[24:26])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || day < 1 || day > daysInMonth(time.Month(month), year) ||
+		hour > 23 || minute > 59 || sec > 59 || zoneMin > 59 {
+		return time.Time{}, false
+	}
+	offset := zoneHour*3600 + zoneMin*60
+	if s[21] == '-' {
+		offset = -offset
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.FixedZone("", offset)), true
 }
 
 // invalidDateError returns the error for a malformed INTERNALDATE value s.

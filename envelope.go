@@ -2,6 +2,7 @@ package imaplib2
 
 import (
 	"net/mail"
+	"strings"
 	"time"
 )
 
@@ -43,9 +44,7 @@ func (dec *decoder) envelope() (*Envelope, error) {
 		case 0:
 			var date string
 			if date, err = dec.nstringText(); err == nil && date != "" {
-				if t, perr := mail.ParseDate(date); perr == nil {
-					env.Date = t
-				}
+				env.Date = parseHeaderDate(date)
 			}
 		case 1:
 			var subject string
@@ -70,8 +69,63 @@ func (dec *decoder) envelope() (*Envelope, error) {
 	return env, err
 }
 
-// nstringText reads NIL ("") or a string, as text.
+// parseHeaderDate parses the Date header of a message (RFC 5322 §3.3),
+// "Wed, 17 Jul 1996 02:23:25 -0700 (PDT)", and returns the zero time when
+// it cannot. The usual form is read directly; net/mail's more lenient
+// parser takes the rest.
+func parseHeaderDate(s string) time.Time {
+	if t, ok := parseUsualDate(s); ok {
+		return t
+	}
+	t, err := mail.ParseDate(s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// parseUsualDate parses "[Day, ]D Mon YYYY HH:MM[:SS] +HHMM[ (comment)]".
+func parseUsualDate(s string) (time.Time, bool) {
+	dec := newTextDecoder(s)
+	if i := strings.IndexByte(s, ','); i >= 0 && i <= 4 {
+		dec.pos = i + 1
+	}
+	num := func(min, max uint64, sep byte) (int, bool) {
+		dec.skipWhite(isASCIISpace)
+		n, digits, ok := scanNumber(dec.text[dec.pos:])
+		dec.pos += digits
+		ok = ok && digits > 0 && digits <= 4 && n >= min && n <= max
+		return int(n), ok && (sep == 0 || dec.accept(sep))
+	}
+	day, ok1 := num(1, 31, ' ')
+	month, ok2 := Mon2num(dec.token(func(c rune) bool { return c == ' ' }))
+	year, ok3 := num(1000, 9999, 0)
+	hour, ok4 := num(0, 23, ':')
+	minute, ok5 := num(0, 59, 0)
+	sec, ok6 := 0, true
+	if dec.accept(':') {
+		sec, ok6 = num(0, 60, 0)
+	}
+	dec.skipWhite(isASCIISpace)
+	sign := dec.peek()
+	dec.pos++
+	zone, digits, ok7 := scanNumber(dec.text[min(dec.pos, len(dec.text)):])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || digits != 4 || sign != '+' && sign != '-' || day > daysInMonth(time.Month(month), year) {
+		return time.Time{}, false
+	}
+	offset := int(zone/100)*3600 + int(zone%100)*60
+	if sign == '-' {
+		offset = -offset
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.FixedZone("", offset)), true
+}
+
+// nstringText reads NIL ("") or a string, as text; a quoted string
+// without escapes costs no copy.
 func (dec *decoder) nstringText() (string, error) {
+	if dec.peek() == '"' {
+		return dec.quoted()
+	}
 	b, err := dec.nstring()
 	return string(b), err
 }

@@ -180,3 +180,63 @@ func ExampleInternaldate2Time() {
 	fmt.Println(t.UTC(), err)
 	// Output: 1996-07-17 09:44:25 +0000 UTC <nil>
 }
+
+// Turn a FETCH result into typed messages. The Result here is what
+// m.Fetch("1:2", "(UID FLAGS ENVELOPE)").Wait() returns from a server.
+func ExampleResult_Messages() {
+	res := imaplib2.Result{Type: "OK", Data: []imaplib2.Datum{
+		{Text: `1 (UID 41 FLAGS (\Seen) ENVELOPE ("Mon, 7 Feb 1994 21:52:25 -0800" "afternoon meeting" (("Fred Foobar" NIL "foobar" "Blurdybloop.example")) NIL NIL (("Joe Q. Public" NIL "joe" "example.org")) NIL NIL NIL "<B27397-0100000@Blurdybloop.example>"))`},
+		{Text: `2 (UID 42 FLAGS () ENVELOPE (NIL "lunch?" ((NIL NIL "ann" "example.org")) NIL NIL NIL NIL NIL NIL NIL))`},
+	}}
+	msgs, err := res.Messages()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, msg := range msgs {
+		fmt.Printf("%d %q from %s, flags %v\n", msg.UID, msg.Envelope.Subject, msg.Envelope.From[0].Addr(), msg.Flags)
+	}
+	// Output:
+	// 41 "afternoon meeting" from foobar@Blurdybloop.example, flags [\Seen]
+	// 42 "lunch?" from ann@example.org, flags []
+}
+
+// List the parts of a message with the part specifiers to fetch them by,
+// e.g. m.Fetch("1", "(BODY.PEEK[2])").
+func ExampleBodyStructure_Walk() {
+	res := imaplib2.Result{Type: "OK", Data: []imaplib2.Datum{{Text: `1 (BODYSTRUCTURE ((("TEXT" "PLAIN" ("CHARSET" "UTF-8") NIL NIL "7BIT" 120 4)("TEXT" "HTML" ("CHARSET" "UTF-8") NIL NIL "7BIT" 300 8) "ALTERNATIVE")("APPLICATION" "PDF" ("NAME" "report.pdf") NIL NIL "BASE64" 5000 NIL ("ATTACHMENT" ("FILENAME" "report.pdf")) NIL) "MIXED"))`}}}
+	msgs, err := res.Messages()
+	if err != nil {
+		log.Fatal(err)
+	}
+	msgs[0].BodyStructure.Walk(func(path string, part *imaplib2.BodyStructure) bool {
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("%-5q %s %s", path, part.MediaType, part.Filename())))
+		return true
+	})
+	// Output:
+	// ""    multipart/mixed
+	// "1"   multipart/alternative
+	// "1.1" text/plain
+	// "1.2" text/html
+	// "2"   application/pdf report.pdf
+}
+
+// Read the mailboxes of a LIST result. The Result here is what
+// m.List(`""`, "*").Wait() returns from a server.
+func ExampleResult_Mailboxes() {
+	res := imaplib2.Result{Type: "OK", Data: []imaplib2.Datum{
+		{Text: `(\HasNoChildren) "/" INBOX`},
+		{Text: `(\HasNoChildren \Sent) "/" "Gesendete Objekte"`},
+		{Text: `(\HasChildren \Noselect) "/" Entw&APw-rfe`},
+	}}
+	mailboxes, err := res.Mailboxes()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, mb := range mailboxes {
+		fmt.Printf("%s selectable=%v sent=%v\n", mb.Name, !mb.Has(`\Noselect`), mb.Has(`\Sent`))
+	}
+	// Output:
+	// INBOX selectable=true sent=false
+	// Gesendete Objekte selectable=true sent=true
+	// Entwürfe selectable=false sent=false
+}
