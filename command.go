@@ -35,6 +35,7 @@ type Command struct {
 	tag        string
 	seq        uint64  // issue order, for aborting in order
 	collected  []entry // the untagged data routed to it, in arrival order
+	keptCode   string  // the data of the response code its description keeps
 	capsAtSend int     // capability updates before the command was sent
 	idleTimer  *time.Timer
 
@@ -168,6 +169,10 @@ type commandSpec struct {
 	// own tagged reply.
 	collects []string
 	byUID    bool // its FETCH data is keyed by UID, not message number
+	// keepsCode names a response code that the command keeps when an
+	// untagged OK carries it while the command runs: MOVE's COPYUID
+	// (RFC 6851), which comes before the EXPUNGEs, not with the tagged OK.
+	keepsCode string
 
 	dialog dialog // the continuation requests it answers, beyond literals
 
@@ -238,6 +243,7 @@ var (
 	cmdLogout       = &commandSpec{name: "LOGOUT", valid: anyState | inLogout, alone: true, logsOut: true, ignoresRO: true}
 	cmdLsub         = &commandSpec{name: "LSUB", valid: authSel, collects: []string{"LSUB"}}
 	cmdMyRights     = &commandSpec{name: "MYRIGHTS", valid: authSel, collects: []string{"MYRIGHTS"}}
+	cmdMove         = &commandSpec{name: "MOVE", valid: inSelected, collects: []string{"EXPUNGE"}, keepsCode: "COPYUID"} // RFC 6851
 	cmdNamespace    = &commandSpec{name: "NAMESPACE", valid: authSel, collects: []string{"NAMESPACE"}}
 	cmdNoop         = &commandSpec{name: "NOOP", valid: anyState}
 	cmdRecent       = &commandSpec{name: "NOOP", valid: anyState, collects: []string{"RECENT"}}
@@ -260,11 +266,13 @@ var (
 
 	// UID commands collect FETCH data keyed by UID (FETCH, STORE) or the
 	// data of the command they wrap (SEARCH, SORT, THREAD).
-	cmdUIDFetch  = &commandSpec{name: "UID FETCH", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
-	cmdUIDSearch = &commandSpec{name: "UID SEARCH", valid: inSelected, collects: []string{"SEARCH"}}
-	cmdUIDSort   = &commandSpec{name: "UID SORT", valid: inSelected, collects: []string{"SORT"}}
-	cmdUIDThread = &commandSpec{name: "UID THREAD", valid: inSelected, collects: []string{"THREAD"}}
-	cmdUIDOther  = &commandSpec{name: "UID", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
+	cmdUIDFetch   = &commandSpec{name: "UID FETCH", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
+	cmdUIDSearch  = &commandSpec{name: "UID SEARCH", valid: inSelected, collects: []string{"SEARCH"}}
+	cmdUIDSort    = &commandSpec{name: "UID SORT", valid: inSelected, collects: []string{"SORT"}}
+	cmdUIDThread  = &commandSpec{name: "UID THREAD", valid: inSelected, collects: []string{"THREAD"}}
+	cmdUIDOther   = &commandSpec{name: "UID", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
+	cmdUIDMove    = &commandSpec{name: "UID MOVE", valid: inSelected, collects: []string{"EXPUNGE"}, keepsCode: "COPYUID"}
+	cmdUIDExpunge = &commandSpec{name: "UID EXPUNGE", valid: inSelected, collects: []string{"EXPUNGE"}} // RFC 4315
 
 	// Xatom's commands: their effect is unknown, so they run alone. A
 	// command sent this way gets no dialog, whatever its name.
@@ -277,7 +285,7 @@ var xatomSpecs = map[string]*commandSpec{"UNSELECT": cmdUnselect}
 
 // uidSpecs maps the word after UID to its description.
 var uidSpecs = map[string]*commandSpec{
-	"FETCH": cmdUIDFetch, "SEARCH": cmdUIDSearch, "SORT": cmdUIDSort, "THREAD": cmdUIDThread,
+	"FETCH": cmdUIDFetch, "MOVE": cmdUIDMove, "EXPUNGE": cmdUIDExpunge, "SEARCH": cmdUIDSearch, "SORT": cmdUIDSort, "THREAD": cmdUIDThread,
 }
 
 // newCommand starts building a command of the given description.

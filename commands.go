@@ -249,6 +249,13 @@ func (m *IMAP4) LoginCramMD5(user, password string) *Command {
 // writer have stopped; every later command completes with ErrAbort.
 func (m *IMAP4) Logout() *Command { return m.newCommand(cmdLogout).issue() }
 
+// Move moves the messages of messageSet to mailbox (RFC 6851). Its data
+// holds the EXPUNGE responses of the messages it removed, and CopyUID on
+// its Result gives the COPYUID that the server sent before them.
+func (m *IMAP4) Move(messageSet, mailbox string) *Command {
+	return m.newCommand(cmdMove).seqSet(messageSet).mailbox(mailbox).issue()
+}
+
 // MyRights returns the caller's rights on mailbox (RFC 4314).
 func (m *IMAP4) MyRights(mailbox string) *Command {
 	return m.newCommand(cmdMyRights).mailbox(mailbox).issue()
@@ -430,6 +437,10 @@ func (m *IMAP4) UID(command string, args ...string) *Command {
 	}
 	return c.issue()
 }
+
+// Unselect leaves the selected mailbox without expunging anything
+// (RFC 3691) and returns to the AUTH state.
+func (m *IMAP4) Unselect() *Command { return m.newCommand(cmdUnselect).issue() }
 
 // Unsubscribe unsubscribes from mailbox.
 func (m *IMAP4) Unsubscribe(mailbox string) *Command {

@@ -609,6 +609,7 @@ func (m *IMAP4) untagged(r *response) bool {
 	case owner != nil:
 		owner.collected = append(owner.collected, e)
 	case isStatus(r.typ) && r.code != "":
+		m.router.keepCode(r.code, r.detail)
 		m.router.store.add(e)
 		m.router.store.add(entry{seq: e.seq, typ: r.code, data: []Datum{{Text: r.detail}}})
 	default:
@@ -721,9 +722,9 @@ func (m *IMAP4) resultLocked(c *Command, r *response, readonly bool) (Result, er
 	case readonly:
 		return Result{}, newError(ErrReadonly, c.name, "mailbox is not writable", nil)
 	case r.typ == "NO" || len(c.collect) == 0:
-		return Result{Type: r.typ, Data: []Datum{{Text: r.text}}, Text: r.text}, nil
+		return Result{Type: r.typ, Data: []Datum{{Text: r.text}}, Text: r.text, keptCode: c.keptCode}, nil
 	}
-	return Result{Type: r.typ, Data: c.collectedData(), Text: r.text}, nil
+	return Result{Type: r.typ, Data: c.collectedData(), Text: r.text, keptCode: c.keptCode}, nil
 }
 
 // fail ends the connection for the reason err (once; later calls do

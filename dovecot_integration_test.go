@@ -502,12 +502,12 @@ func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 	assert.ElementsMatch(t, []string{`\Deleted`}, withoutRecent(ParseFlags([]byte(res.Data[0].Text))))
 	waitOK(t, m.UID("COPY", "3", "dest"))
 	assert.Equal(t, []string{destValidity + " 3 3"}, texts(m.Response("COPYUID").Data))
-	waitOK(t, m.UID("MOVE", "2", "dest"))
+	res = waitOK(t, m.UID("MOVE", "2", "dest"))
 	assert.Equal(t, []string{destValidity + " 2 4"}, texts(m.Response("COPYUID").Data))
-	assert.Equal(t, []string{"2"}, texts(m.Response("EXPUNGE").Data), "MOVE expunged message 2")
+	assert.Equal(t, []string{"2"}, texts(res.Data), "MOVE collects the EXPUNGE of message 2")
 	// INBOX now holds UID 1 (message 1) and UID 3 (message 2, \Deleted).
-	waitOK(t, m.UID("EXPUNGE", "3"))
-	assert.Equal(t, []string{"2"}, texts(m.Response("EXPUNGE").Data), "UID EXPUNGE 3 removed message 2")
+	res = waitOK(t, m.UID("EXPUNGE", "3"))
+	assert.Equal(t, []string{"2"}, texts(res.Data), "UID EXPUNGE 3 collects the EXPUNGE of message 2")
 	res = waitOK(t, m.UID("FETCH", "1:*", "UID"))
 	assert.Equal(t, []string{"1 (UID 1)"}, texts(res.Data))
 

@@ -19,6 +19,8 @@ type Result struct {
 	// "[COPYUID 38505 304,319:320 3956:3958] Done". It is "" for a Result
 	// of Response or of stored data.
 	Text string
+
+	keptCode string // MOVE: the COPYUID data of its untagged OK
 }
 
 // Code returns the response code at the start of r.Text, "[NAME args]

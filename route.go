@@ -32,12 +32,13 @@ type entry struct {
 type router struct {
 	arrivals   uint64                // untagged responses so far
 	collectors map[string][]*Command // pending commands by the types they collect, oldest first
+	keepers    map[string][]*Command // pending commands by the response code they keep
 	streams    int                   // pending FetchFunc commands
 	store      unsolicitedStore
 }
 
 func newRouter(limit int) router {
-	return router{collectors: make(map[string][]*Command), store: unsolicitedStore{limit: limit, counts: make(map[string]int)}}
+	return router{collectors: make(map[string][]*Command), keepers: make(map[string][]*Command), store: unsolicitedStore{limit: limit, counts: make(map[string]int)}}
 }
 
 // register records that c, just sent, collects its types.
@@ -48,6 +49,9 @@ func (rt *router) register(c *Command) {
 	for _, typ := range c.collect {
 		rt.collectors[typ] = append(rt.collectors[typ], c)
 	}
+	if code := c.spec.keepsCode; code != "" {
+		rt.keepers[code] = append(rt.keepers[code], c)
+	}
 }
 
 // unregister records that c has its tagged response: nothing more is
@@ -57,10 +61,26 @@ func (rt *router) unregister(c *Command) {
 		rt.streams--
 	}
 	for _, typ := range c.collect {
-		list := rt.collectors[typ]
-		if i := slices.Index(list, c); i >= 0 {
-			rt.collectors[typ] = slices.Delete(list, i, i+1)
-		}
+		rt.collectors[typ] = without(rt.collectors[typ], c)
+	}
+	if code := c.spec.keepsCode; code != "" {
+		rt.keepers[code] = without(rt.keepers[code], c)
+	}
+}
+
+// without returns list without c.
+func without(list []*Command, c *Command) []*Command {
+	if i := slices.Index(list, c); i >= 0 {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
+}
+
+// keepCode gives the data of a response code to the oldest pending
+// command that keeps that code, if there is one.
+func (rt *router) keepCode(code, data string) {
+	if list := rt.keepers[code]; len(list) > 0 {
+		list[0].keptCode = data
 	}
 }
 
