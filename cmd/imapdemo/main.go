@@ -76,7 +76,7 @@ func main() {
 }
 
 func (t *tour) run(addr string) error {
-	steps := []func() error{t.connect, t.login, t.fill, t.list, t.open, t.search, t.fetchParallel, t.fetchSerial, t.idleWoken, t.expunge, t.logout}
+	steps := []func() error{t.connect, t.login, t.fill, t.list, t.open, t.search, t.headers, t.fetchParallel, t.fetchSerial, t.idleWoken, t.expunge, t.logout}
 	if addr == "" {
 		stop, err := t.startMemServer()
 		if err != nil {
@@ -87,7 +87,7 @@ func (t *tour) run(addr string) error {
 		if err := t.useRealServer(addr); err != nil {
 			return err
 		}
-		steps = []func() error{t.connect, t.login, t.list, t.open, t.search, t.fetchParallel, t.idleTimeout, t.logout}
+		steps = []func() error{t.connect, t.login, t.list, t.open, t.search, t.headers, t.fetchParallel, t.idleTimeout, t.logout}
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -256,8 +256,17 @@ func (t *tour) login() error {
 	return nil
 }
 
-// message is the generated message number i.
+// message is the generated message number i; the last one is a
+// multipart message with an attachment and an encoded subject.
 func message(i int) []byte {
+	if i == numMessages {
+		return []byte("From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.org>\r\nTo: you@example.org\r\n" +
+			"Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgQmVybGlu?=\r\nMessage-ID: <last@imapdemo.example.org>\r\n" +
+			"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" +
+			"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe report is attached.\r\n" +
+			"--b1\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Disposition: attachment; filename=report.pdf\r\n" +
+			"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n")
+	}
 	return fmt.Appendf(nil, "From: imapdemo <demo@example.org>\r\nTo: you@example.org\r\n"+
 		"Subject: message %d\r\nMessage-ID: <%d@imapdemo.example.org>\r\n\r\nThis is message %d.\r\n%s",
 		i, i, i, strings.Repeat("Lorem ipsum dolor sit amet.\r\n", i%9))
@@ -286,11 +295,54 @@ func (t *tour) list() error {
 	if err != nil {
 		return err
 	}
-	var names []string
-	for _, d := range res.Data {
-		names = append(names, d.Text)
+	mailboxes, err := res.Mailboxes()
+	if err != nil {
+		return err
 	}
-	t.say("LIST", start, "%d mailboxes: %s", len(names), strings.Join(names, "; "))
+	var names []string
+	for _, mb := range mailboxes {
+		names = append(names, fmt.Sprintf("%s %v", mb.Name, mb.Attributes))
+	}
+	t.say("LIST", start, "%d mailboxes (typed: Result.Mailboxes): %s", len(names), strings.Join(names, "; "))
+	return nil
+}
+
+// headers fetches the newest messages' envelopes and body structures and
+// shows them typed: subject and sender, and the parts with the specifiers
+// to fetch them by.
+func (t *tour) headers() error {
+	start := time.Now()
+	first := max(1, t.exists-2)
+	res, err := t.m.Fetch(fmt.Sprintf("%d:%d", first, t.exists), "(UID ENVELOPE BODYSTRUCTURE)").Wait()
+	if err != nil {
+		return err
+	}
+	msgs, err := res.Messages()
+	if err != nil {
+		return err
+	}
+	t.say("FETCH", start, "ENVELOPE and BODYSTRUCTURE of the newest %d messages (typed: Result.Messages)", len(msgs))
+	for _, msg := range msgs {
+		from := "?"
+		if env := msg.Envelope; env != nil && len(env.From) > 0 {
+			from = env.From[0].Addr()
+			if env.From[0].Name != "" {
+				from = env.From[0].Name + " <" + from + ">"
+			}
+		}
+		var parts []string
+		if msg.BodyStructure != nil {
+			msg.BodyStructure.Walk(func(path string, part *imaplib2.BodyStructure) bool {
+				parts = append(parts, strings.TrimSpace(fmt.Sprintf("[%s] %s %s", path, part.MediaType, part.Filename())))
+				return true
+			})
+		}
+		subject := ""
+		if msg.Envelope != nil {
+			subject = msg.Envelope.Subject
+		}
+		t.more("UID %d %q from %s: %s", msg.UID, subject, from, strings.Join(parts, ", "))
+	}
 	return nil
 }
 
