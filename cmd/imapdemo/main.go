@@ -256,10 +256,10 @@ func (t *tour) login() error {
 	return nil
 }
 
-// message is the generated message number i; the last one is a
+// message is the generated message number i; the one before the last is a
 // multipart message with an attachment and an encoded subject.
 func message(i int) []byte {
-	if i == numMessages {
+	if i == numMessages-1 {
 		return []byte("From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.org>\r\nTo: you@example.org\r\n" +
 			"Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgQmVybGlu?=\r\nMessage-ID: <last@imapdemo.example.org>\r\n" +
 			"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" +
