@@ -73,13 +73,21 @@ func starLast(n uint32) bound {
 // quotes s and says where it went wrong. The largest number that parses
 // is 4294967294: the decoder keeps 4294967295 for "*".
 func ParseNumSet(s string) (NumSet, error) {
-	dec := newTextDecoder(s)
+	set, err := readNumSet(newTextDecoder(s))
+	if err != nil {
+		return nil, newError(ErrError, "", "ParseNumSet", err)
+	}
+	return set, nil
+}
+
+// readNumSet reads a sequence set that ends what dec reads.
+func readNumSet(dec *decoder) (NumSet, error) {
 	ranges, err := dec.seqSet()
 	if err == nil && !dec.atEnd() {
 		err = dec.errorf("want \",\" or the end of the set")
 	}
 	if err != nil {
-		return nil, newError(ErrError, "", "ParseNumSet", err)
+		return nil, err
 	}
 	return numSetOfRanges(ranges), nil
 }
