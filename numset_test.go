@@ -28,10 +28,10 @@ var numSetCases = []struct {
 	// RFC 3501 §9, sequence-set: "2,4:7,9,12:*" is 2,4,5,6,7,9,12,13,14
 	// in a mailbox of 15 messages.
 	{"2,4:7,9,12:*", NumSet{{2, 2}, {4, 7}, {9, 9}, {12, 0}}, "2,4:7,9,12:*"},
-	// RFC 3501 §6.4.4 and §6.4.8: the sets of the SEARCH and UID examples.
+	// RFC 3501 §6.4.8: the set of the UID FETCH example, and a plain range.
 	{"1:50", NumSet{{1, 50}}, "1:50"},
 	{"4827313:4828442", NumSet{{4827313, 4828442}}, "4827313:4828442"},
-	// RFC 7162 §3.2.5.1 (VANISHED): UID sets.
+	// RFC 7162: the UID set of a VANISHED example.
 	{"41,43:116,118,120:211,214:540", NumSet{{41, 41}, {43, 116}, {118, 118}, {120, 211}, {214, 540}},
 		"41,43:116,118,120:211,214:540"},
 }

@@ -51,7 +51,7 @@ func TestNums(t *testing.T) {
 		// RFC 5256 §3.
 		{"SORT", resultOf("2 84 882"), []uint32{2, 84, 882}},
 		{"SORT unordered", resultOf("5 3 4 1 2"), []uint32{5, 3, 4, 1, 2}},
-		// RFC 7162 §3.1.5.
+		// RFC 7162 (CONDSTORE).
 		{"SEARCH MODSEQ", resultOf("2 5 6 7 11 12 18 19 20 23 (MODSEQ 917162500)"),
 			[]uint32{2, 5, 6, 7, 11, 12, 18, 19, 20, 23}},
 		{"SORT MODSEQ", resultOf("5 3 4 1 2 (modseq 1236)"), []uint32{5, 3, 4, 1, 2}},
@@ -116,11 +116,11 @@ func TestESearch(t *testing.T) {
 		{`(TAG "A285") UID MIN 7 MAX 3800`, ESearchData{UID: true, Min: 7, Max: 3800}},
 		{`(TAG "A286") COUNT 15`, ESearchData{Count: 15}},
 		{`(TAG "A287") UID ALL 4:6,11:13`, ESearchData{UID: true, All: NumSet{{4, 6}, {11, 13}}}},
-		// RFC 4731 §3.1: nothing matched.
+		// RFC 4731: nothing matched, so no MIN, MAX or ALL.
 		{`(TAG "A288")`, ESearchData{}},
 		{`(TAG "A289") UID`, ESearchData{UID: true}},
 		{`(TAG "A290") COUNT 0`, ESearchData{}},
-		// RFC 7162 §3.1.5.
+		// RFC 7162 (CONDSTORE).
 		{`(TAG "a") ALL 1:3,5 MODSEQ 1236`, ESearchData{All: NumSet{{1, 3}, {5, 5}}, ModSeq: 1236}},
 		{`(TAG "a") MIN 3 MAX 5 MODSEQ 9223372036854775807`, ESearchData{Min: 3, Max: 5, ModSeq: 1<<63 - 1}},
 		// Any order, any case, no correlator.
@@ -237,7 +237,7 @@ func threadNums(threads []Thread) []uint32 {
 	return nums
 }
 
-// rfc5256Long is the ORDEREDSUBJECT example of RFC 5256 §4.
+// rfc5256Long is the long ORDEREDSUBJECT example of RFC 5256.
 const rfc5256Long = "(166)(167)(168)(169)(172)(170)(171)(173)(174 (175)(176)(178)(181)(180))(179)" +
 	"(177 (183)(182)(188)(184)(185)(186)(187)(189))(190)(191)(192)(193)(194 195)(196 (197)(198))" +
 	"(199)(200 202)(201)(203)(204)(205)(206 207)(208)"
@@ -248,7 +248,7 @@ func TestThreads(t *testing.T) {
 		text string
 		want []Thread
 	}{
-		// RFC 5256 §4.
+		// RFC 5256.
 		{"(2)(3 6 (4 23)(44 7 96))", []Thread{
 			one(2),
 			one(3, one(6, one(4, one(23)), one(44, one(7, one(96))))),
@@ -347,7 +347,7 @@ func TestVanished(t *testing.T) {
 		res  Result
 		want string
 	}{
-		// RFC 7162 §3.2.5.1, §3.2.6 and §3.2.10.
+		// RFC 7162 (QRESYNC).
 		{resultOf("(EARLIER) 41,43:116,118,120:211,214:540"), "41,43:116,118,120:211,214:540"},
 		{resultOf("(EARLIER) 300:310,405,411"), "300:310,405,411"},
 		{resultOf("405,407,410,425"), "405,407,410,425"},
