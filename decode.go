@@ -175,6 +175,15 @@ func scanNumber[T string | []byte](s T) (n uint64, digits int, ok bool) {
 	return n, digits, true
 }
 
+// nzNumber reads a non-zero number (RFC 3501 nz-number), which has no
+// leading zero.
+func (dec *decoder) nzNumber() (uint32, error) {
+	if dec.peek() == '0' {
+		return 0, dec.errorf("want a non-zero number")
+	}
+	return dec.number()
+}
+
 // quoted reads a quoted string and returns it unescaped.
 func (dec *decoder) quoted() (string, error) {
 	if err := dec.expect('"'); err != nil {
@@ -389,6 +398,22 @@ func (dec *decoder) skip(depth int) error {
 	return nil
 }
 
+// taggedExtVal reads past the value of an extension item (RFC 4466
+// tagged-ext-val): a sequence set, a number of up to 63 bits, or a
+// parenthesized list.
+func (dec *decoder) taggedExtVal() error {
+	if dec.peek() == '(' {
+		return dec.skipValue()
+	}
+	start := dec.pos
+	if _, err := dec.seqSet(); err == nil {
+		return nil
+	}
+	dec.pos = start
+	_, err := dec.number64()
+	return err
+}
+
 // section reads past a bracketed section specifier, "[...]", whose field
 // lists may hold spaces and quoted names.
 func (dec *decoder) section(depth int) error {
@@ -493,10 +518,7 @@ func (dec *decoder) seqNumber() (uint32, error) {
 	if dec.accept('*') {
 		return seqStar, nil
 	}
-	if dec.peek() == '0' {
-		return 0, dec.errorf("want a non-zero number")
-	}
-	n, err := dec.number()
+	n, err := dec.nzNumber()
 	if err == nil && n == seqStar {
 		return 0, dec.errorf("number out of range")
 	}
