@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// resultOf returns a Result whose data is one Datum for each response
+// dataOf returns a Result whose data is one Datum for each response
 // text, as a command collects them.
-func resultOf(texts ...string) Result {
+func dataOf(texts ...string) Result {
 	data := make([]Datum, len(texts))
 	for i, text := range texts {
 		data[i] = Datum{Text: text}
@@ -42,30 +42,30 @@ func TestNums(t *testing.T) {
 		want []uint32
 	}{
 		// RFC 3501 §6.4.4 and §7.2.5.
-		{"SEARCH", resultOf("2 84 882"), []uint32{2, 84, 882}},
-		{"SEARCH none", resultOf(""), nil},
-		{"SEARCH one", resultOf("43"), []uint32{43}},
-		{"SEARCH §7.2.5", resultOf("2 3 6"), []uint32{2, 3, 6}},
+		{"SEARCH", dataOf("2 84 882"), []uint32{2, 84, 882}},
+		{"SEARCH none", dataOf(""), nil},
+		{"SEARCH one", dataOf("43"), []uint32{43}},
+		{"SEARCH §7.2.5", dataOf("2 3 6"), []uint32{2, 3, 6}},
 		// RFC 3501 §6.4.3: "* 3 EXPUNGE" four times, as Expunge collects them.
-		{"EXPUNGE", resultOf("3", "3", "5", "8"), []uint32{3, 3, 5, 8}},
+		{"EXPUNGE", dataOf("3", "3", "5", "8"), []uint32{3, 3, 5, 8}},
 		// RFC 5256 §3.
-		{"SORT", resultOf("2 84 882"), []uint32{2, 84, 882}},
-		{"SORT unordered", resultOf("5 3 4 1 2"), []uint32{5, 3, 4, 1, 2}},
+		{"SORT", dataOf("2 84 882"), []uint32{2, 84, 882}},
+		{"SORT unordered", dataOf("5 3 4 1 2"), []uint32{5, 3, 4, 1, 2}},
 		// RFC 7162 (CONDSTORE).
-		{"SEARCH MODSEQ", resultOf("2 5 6 7 11 12 18 19 20 23 (MODSEQ 917162500)"),
+		{"SEARCH MODSEQ", dataOf("2 5 6 7 11 12 18 19 20 23 (MODSEQ 917162500)"),
 			[]uint32{2, 5, 6, 7, 11, 12, 18, 19, 20, 23}},
-		{"SORT MODSEQ", resultOf("5 3 4 1 2 (modseq 1236)"), []uint32{5, 3, 4, 1, 2}},
-		{"one SEARCH split in two", resultOf("1 2 3", "7 8"), []uint32{1, 2, 3, 7, 8}},
-		{"split, MODSEQ in each", resultOf("1 (MODSEQ 5)", "2 (MODSEQ 6)"), []uint32{1, 2}},
+		{"SORT MODSEQ", dataOf("5 3 4 1 2 (modseq 1236)"), []uint32{5, 3, 4, 1, 2}},
+		{"one SEARCH split in two", dataOf("1 2 3", "7 8"), []uint32{1, 2, 3, 7, 8}},
+		{"split, MODSEQ in each", dataOf("1 (MODSEQ 5)", "2 (MODSEQ 6)"), []uint32{1, 2}},
 		{"nothing collected", Result{Type: "OK", Data: noData()}, nil},
-		{"trailing space (Yahoo)", resultOf("61 62 63 "), []uint32{61, 62, 63}},
-		{"largest", resultOf("4294967295"), []uint32{4294967295}},
+		{"trailing space (Yahoo)", dataOf("61 62 63 "), []uint32{61, 62, 63}},
+		{"largest", dataOf("4294967295"), []uint32{4294967295}},
 		// RFC 4731 §4: ESEARCH, ALL or not.
-		{"ESEARCH ALL", resultOf(`(TAG "A283") ALL 2,10:11`), []uint32{2, 10, 11}},
-		{"ESEARCH UID ALL", resultOf(`(TAG "A287") UID ALL 4:6,11:13`), []uint32{4, 5, 6, 11, 12, 13}},
-		{"ESEARCH without ALL", resultOf(`(TAG "A282") MIN 2 COUNT 3`), nil},
-		{"ESEARCH without a tag", resultOf(`UID ALL 3:1`), []uint32{1, 2, 3}},
-		{"ESEARCH empty", resultOf(`(TAG "A286")`), nil},
+		{"ESEARCH ALL", dataOf(`(TAG "A283") ALL 2,10:11`), []uint32{2, 10, 11}},
+		{"ESEARCH UID ALL", dataOf(`(TAG "A287") UID ALL 4:6,11:13`), []uint32{4, 5, 6, 11, 12, 13}},
+		{"ESEARCH without ALL", dataOf(`(TAG "A282") MIN 2 COUNT 3`), nil},
+		{"ESEARCH without a tag", dataOf(`UID ALL 3:1`), []uint32{1, 2, 3}},
+		{"ESEARCH empty", dataOf(`(TAG "A286")`), nil},
 	}
 	for _, tt := range tests {
 		got, err := tt.res.Nums()
@@ -96,11 +96,11 @@ func TestNumsErrors(t *testing.T) {
 		{`(TAG "A1"`, "Nums: malformed ESEARCH correlator"},
 	}
 	for _, tt := range tests {
-		got, err := resultOf(tt.text).Nums()
+		got, err := dataOf(tt.text).Nums()
 		requireDataError(t, err, tt.names, tt.text)
 		assert.Nil(t, got, tt.text)
 	}
-	_, err := resultOf("1 2", "3 x").Nums()
+	_, err := dataOf("1 2", "3 x").Nums()
 	requireDataError(t, err, "want a number at offset 2", "3 x")
 }
 
@@ -141,7 +141,7 @@ func TestESearch(t *testing.T) {
 		{`UID MIN 2 `, ESearchData{UID: true, Min: 2}},
 	}
 	for _, tt := range tests {
-		got, err := resultOf(tt.text).ESearch()
+		got, err := dataOf(tt.text).ESearch()
 		require.NoError(t, err, tt.text)
 		assert.Equal(t, tt.want, got, tt.text)
 	}
@@ -153,7 +153,7 @@ func TestESearch(t *testing.T) {
 	assert.Equal(t, ESearchData{Min: 2, Count: 3}, got)
 
 	// Several responses are merged.
-	got, err = resultOf(`(TAG "A1") MIN 2 ALL 2:3`, `(TAG "A1") MIN 1 ALL 5 COUNT 3`).ESearch()
+	got, err = dataOf(`(TAG "A1") MIN 2 ALL 2:3`, `(TAG "A1") MIN 1 ALL 5 COUNT 3`).ESearch()
 	require.NoError(t, err)
 	assert.Equal(t, ESearchData{Min: 1, Count: 3, All: NumSet{{2, 3}, {5, 5}}}, got)
 
@@ -190,7 +190,7 @@ func TestESearchErrors(t *testing.T) {
 		{`X-FOO ` + strings.Repeat("(", 200) + strings.Repeat(")", 200), `nested deeper than`},
 	}
 	for _, tt := range tests {
-		_, err := resultOf(tt.text).ESearch()
+		_, err := dataOf(tt.text).ESearch()
 		requireDataError(t, err, tt.names, tt.text)
 	}
 }
@@ -263,12 +263,12 @@ func TestThreads(t *testing.T) {
 		{"(4294967295)", []Thread{one(4294967295)}},
 	}
 	for _, tt := range tests {
-		got, err := resultOf(tt.text).Threads()
+		got, err := dataOf(tt.text).Threads()
 		require.NoError(t, err, tt.text)
 		assert.Equal(t, tt.want, got, tt.text)
 	}
 
-	got, err := resultOf(rfc5256Long).Threads()
+	got, err := dataOf(rfc5256Long).Threads()
 	require.NoError(t, err)
 	require.Len(t, got, 25)
 	assert.Equal(t, one(174, one(175), one(176), one(178), one(181), one(180)), got[8])
@@ -283,7 +283,7 @@ func TestThreads(t *testing.T) {
 	assert.Equal(t, want, nums, "every message once")
 	assert.Equal(t, rfc5256Long, threadString(got))
 
-	got, err = resultOf("(1)(2)", "(3 4)").Threads()
+	got, err = dataOf("(1)(2)", "(3 4)").Threads()
 	require.NoError(t, err, "several THREAD responses")
 	assert.Equal(t, []Thread{one(1), one(2), one(3, one(4))}, got)
 
@@ -296,13 +296,13 @@ func TestThreads(t *testing.T) {
 	for i := range chain {
 		chain[i] = strconv.Itoa(i + 1)
 	}
-	got, err = resultOf("(" + strings.Join(chain, " ") + ")").Threads()
+	got, err = dataOf("(" + strings.Join(chain, " ") + ")").Threads()
 	require.NoError(t, err)
 	assert.Len(t, threadNums(got), 5000)
 
 	// The deepest nesting allowed.
 	deep := strings.Repeat("(", maxThreadNesting) + "1" + strings.Repeat(")", maxThreadNesting)
-	got, err = resultOf(deep).Threads()
+	got, err = dataOf(deep).Threads()
 	require.NoError(t, err)
 	assert.Equal(t, []uint32{1}, threadNums(got))
 }
@@ -336,7 +336,7 @@ var badThreads = []struct{ text, err string }{
 
 func TestThreadsErrors(t *testing.T) {
 	for _, tt := range badThreads {
-		got, err := resultOf(tt.text).Threads()
+		got, err := dataOf(tt.text).Threads()
 		requireDataError(t, err, "Threads: malformed THREAD data: protocol error: "+tt.err, tt.text)
 		assert.Nil(t, got, truncate(tt.text))
 	}
@@ -348,12 +348,12 @@ func TestVanished(t *testing.T) {
 		want string
 	}{
 		// RFC 7162 (QRESYNC).
-		{resultOf("(EARLIER) 41,43:116,118,120:211,214:540"), "41,43:116,118,120:211,214:540"},
-		{resultOf("(EARLIER) 300:310,405,411"), "300:310,405,411"},
-		{resultOf("405,407,410,425"), "405,407,410,425"},
-		{resultOf("(EARLIER) 41,43:116", "405,407,410"), "41,43:116,405,407,410"},
-		{resultOf("(earlier) 5:3"), "3:5"},
-		{resultOf("3", "3", "5"), "3,3,5"},
+		{dataOf("(EARLIER) 41,43:116,118,120:211,214:540"), "41,43:116,118,120:211,214:540"},
+		{dataOf("(EARLIER) 300:310,405,411"), "300:310,405,411"},
+		{dataOf("405,407,410,425"), "405,407,410,425"},
+		{dataOf("(EARLIER) 41,43:116", "405,407,410"), "41,43:116,405,407,410"},
+		{dataOf("(earlier) 5:3"), "3:5"},
+		{dataOf("3", "3", "5"), "3,3,5"},
 		{Result{Type: "OK", Data: noData()}, ""},
 	}
 	for _, tt := range tests {
@@ -361,7 +361,7 @@ func TestVanished(t *testing.T) {
 		require.NoError(t, err, "%v", tt.res.Data)
 		assert.Equal(t, tt.want, got.String(), "%v", tt.res.Data)
 	}
-	got, err := resultOf("405,407,410").Vanished()
+	got, err := dataOf("405,407,410").Vanished()
 	require.NoError(t, err)
 	assert.Equal(t, NumSet{{405, 405}, {407, 407}, {410, 410}}, got)
 }
@@ -383,7 +383,7 @@ func TestVanishedErrors(t *testing.T) {
 		{"(EARLIER) 41 (x)", `want "," or the end of the set at offset 12`},
 	}
 	for _, tt := range tests {
-		got, err := resultOf(tt.text).Vanished()
+		got, err := dataOf(tt.text).Vanished()
 		requireDataError(t, err, tt.names, tt.text)
 		assert.Nil(t, got, tt.text)
 	}
@@ -407,12 +407,12 @@ func FuzzThreads(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		start := time.Now()
-		threads, err := resultOf(text).Threads()
+		threads, err := dataOf(text).Threads()
 		require.Less(t, time.Since(start), time.Second, "%q", text)
 		if err != nil {
 			return
 		}
-		again, err := resultOf(threadString(threads)).Threads()
+		again, err := dataOf(threadString(threads)).Threads()
 		require.NoError(t, err, "%q printed as %q", text, threadString(threads))
 		require.Equal(t, threads, again, "%q printed as %q", text, threadString(threads))
 	})
@@ -425,7 +425,7 @@ func FuzzSearchData(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		res := resultOf(text)
+		res := dataOf(text)
 		if nums, err := res.Nums(); err == nil {
 			require.NotContains(t, nums, uint32(0), "%q", text)
 		}
