@@ -3,6 +3,7 @@ package imaplib2
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -328,4 +329,195 @@ func isBlank(s string) bool {
 		}
 	}
 	return true
+}
+
+// A paramSection is one section of an RFC 2231 parameter value:
+// name*N=value, or name*N*=value in the extended form (charset'lang'%XX in
+// section 0, %XX in the others). name*=value is section 0, extended.
+type paramSection struct {
+	name  string // the parameter's name as sent, in lower case
+	num   int    // the section number
+	ext   bool   // whether the value is in the extended form
+	value string
+}
+
+// decodeParams turns the parameters of a MIME header, as BODYSTRUCTURE
+// sends them (name/value pairs in order, names in any case), into a map
+// with lower-case names. RFC 2231 values are merged into their name and
+// decoded: extended values (name*=charset'lang'%XX...) and continuations
+// (name*0, name*1*, ...) in any order, where the charset is named by
+// section 0; the language is ignored. Plain values that hold RFC 2047
+// encoded-words, as many mailers send in filename="=?UTF-8?B?...?=", are
+// decoded with decodeHeader. So are continuations none of whose sections
+// is extended.
+//
+// An RFC 2231 value wins over a plain one of the same name, unless it
+// cannot be decoded and the plain one exists. Nothing is an error:
+// extended sections in an unknown charset, or not valid in theirs, stay
+// as sent (a "%" not followed by two hexadecimal digits stands for
+// itself), and so does the value of an extended section 0 without its
+// charset'lang' prefix; sections that do not follow on from section 0 are
+// kept under their own names ("title*3"); of two parameters with the same
+// name, or two sections with the same number, the first is kept. An extended value without a charset is taken as UTF-8,
+// of which US-ASCII is a part. nil or empty input gives nil.
+func decodeParams(pairs [][2]string) map[string]string {
+	if len(pairs) == 0 {
+		return nil
+	}
+	params := make(map[string]string, len(pairs))
+	var (
+		bases    []string // the names with sections, in order of arrival
+		sections map[string][]paramSection
+	)
+	for _, p := range pairs {
+		name := strings.ToLower(p[0])
+		base, num, ext, ok := splitParamName(name)
+		if !ok {
+			if _, dup := params[name]; !dup {
+				params[name] = decodeHeader(p[1])
+			}
+			continue
+		}
+		if sections == nil {
+			sections = make(map[string][]paramSection)
+		}
+		if sections[base] == nil {
+			bases = append(bases, base)
+		}
+		sections[base] = append(sections[base], paramSection{name, num, ext, p[1]})
+	}
+	for _, base := range bases {
+		secs := sections[base]
+		slices.SortStableFunc(secs, func(a, b paramSection) int { return a.num - b.num })
+		n := 0 // secs[:n] are the sections 0 to n-1
+		for _, sec := range secs {
+			switch {
+			case sec.num == n:
+				secs[n] = sec
+				n++
+			case sec.num > n: // after a gap
+				if _, dup := params[sec.name]; !dup {
+					params[sec.name] = sec.value
+				}
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		value, ok := joinSections(secs[:n])
+		if _, plain := params[base]; ok || !plain {
+			params[base] = value
+		}
+	}
+	return params
+}
+
+// splitParamName splits the name of an RFC 2231 parameter into its base
+// name, section number and whether the value is extended: "title*1*" is
+// "title", 1, true; "title*" is "title", 0, true. ok is false for a plain
+// name, and for a section number that is not a decimal without leading
+// zeros below 10,000.
+func splitParamName(name string) (base string, num int, ext, ok bool) {
+	base, rest, found := strings.Cut(name, "*")
+	if !found || base == "" {
+		return "", 0, false, false
+	}
+	if rest == "" {
+		return base, 0, true, true
+	}
+	rest, ext = strings.CutSuffix(rest, "*")
+	if rest == "" || len(rest) > 4 || len(rest) > 1 && rest[0] == '0' {
+		return "", 0, false, false
+	}
+	for _, c := range []byte(rest) {
+		if c < '0' || c > '9' {
+			return "", 0, false, false
+		}
+		num = num*10 + int(c-'0')
+	}
+	return base, num, ext, true
+}
+
+// joinSections joins the sections 0, 1, ... of an RFC 2231 value and
+// decodes it. Runs of extended sections are percent-decoded together and
+// converted from the charset of section 0; a run that cannot be converted
+// stays as sent, and ok is then false, as it is when an extended section 0
+// lacks its charset'lang' prefix (the value is then all as sent). A value without extended sections
+// is decoded with decodeHeader.
+func joinSections(secs []paramSection) (value string, ok bool) {
+	charset, text := "", secs[0].value
+	if secs[0].ext {
+		var lang string
+		var found bool
+		if charset, lang, found = strings.Cut(text, "'"); found {
+			_, text, found = strings.Cut(lang, "'")
+		}
+		if !found { // no charset'lang': all as sent
+			var b strings.Builder
+			for _, sec := range secs {
+				b.WriteString(sec.value)
+			}
+			return b.String(), false
+		}
+	}
+	if charset == "" {
+		charset = "utf-8"
+	}
+	var (
+		b        strings.Builder
+		raw      []byte // the bytes of the pending extended sections
+		sent     string // and the text they were sent as
+		pending  bool
+		extended bool
+	)
+	ok = true
+	flush := func() {
+		if text, good := decodeCharset(charset, raw); good {
+			b.WriteString(text)
+		} else {
+			b.WriteString(sent)
+			ok = false
+		}
+		raw, sent, pending = raw[:0], "", false
+	}
+	for i, sec := range secs {
+		if !sec.ext {
+			if pending {
+				flush()
+			}
+			b.WriteString(sec.value)
+			continue
+		}
+		if i == 0 {
+			raw = appendPercent(raw, text)
+		} else {
+			raw = appendPercent(raw, sec.value)
+		}
+		sent += sec.value
+		pending, extended = true, true
+	}
+	if pending {
+		flush()
+	}
+	if !extended {
+		return decodeHeader(b.String()), ok
+	}
+	return b.String(), ok
+}
+
+// appendPercent appends the bytes of an RFC 2231 extended value to dst:
+// "%XX" is the byte of two hexadecimal digits, and any other byte,
+// including a "%" without two digits after it, stands for itself.
+func appendPercent(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if b, ok := unhex(s[i+1:]); ok {
+				dst = append(dst, b)
+				i += 2
+				continue
+			}
+		}
+		dst = append(dst, s[i])
+	}
+	return dst
 }

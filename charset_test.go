@@ -375,3 +375,119 @@ func TestDecodeHeaderConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// paramCases are decodeParams cases: RFC 2231's examples, RFC 2047
+// encoded-words in values, and what stays as sent.
+var paramCases = []struct {
+	name  string
+	pairs [][2]string
+	want  map[string]string
+}{
+	{"nil", nil, nil},
+	{"empty", [][2]string{}, nil},
+	{"plain, names in lower case",
+		[][2]string{{"CHARSET", "UTF-8"}, {"Format", "flowed"}},
+		map[string]string{"charset": "UTF-8", "format": "flowed"}},
+	{"RFC 2231 §3: continuations",
+		[][2]string{{"access-type", "URL"}, {"URL*0", "ftp://"}, {"URL*1", "cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar"}},
+		map[string]string{"access-type": "URL", "url": "ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar"}},
+	{"RFC 2231 §4: extended value",
+		[][2]string{{"title*", "us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A"}},
+		map[string]string{"title": "This is ***fun***"}},
+	{"RFC 2231 §4.1: extended continuations",
+		[][2]string{{"title*0*", "us-ascii'en'This%20is%20even%20more%20"}, {"title*1*", "%2A%2A%2Afun%2A%2A%2A%20"}, {"title*2", "isn't it!"}},
+		map[string]string{"title": "This is even more ***fun*** isn't it!"}},
+	{"out of order, upper case",
+		[][2]string{{"TITLE*2", "isn't it!"}, {"Title*0*", "us-ascii'en'This%20is%20even%20more%20"}, {"title*1*", "%2A%2A%2Afun%2A%2A%2A%20"}},
+		map[string]string{"title": "This is even more ***fun*** isn't it!"}},
+	{"UTF-8 filename",
+		[][2]string{{"filename*", "UTF-8''%E2%82%AC%20rates.pdf"}},
+		map[string]string{"filename": "€ rates.pdf"}},
+	{"lower-case hex",
+		[][2]string{{"filename*", "utf-8''%e2%82%ac.pdf"}},
+		map[string]string{"filename": "€.pdf"}},
+	{"ISO-8859-1 filename with a language",
+		[][2]string{{"FILENAME*", "iso-8859-1'de'Gr%FC%DFe.txt"}},
+		map[string]string{"filename": "Grüße.txt"}},
+	{"Shift_JIS filename",
+		[][2]string{{"filename*", "Shift_JIS''%93%FA%96%7B%8C%EA.txt"}},
+		map[string]string{"filename": "日本語.txt"}},
+	{"character split over sections",
+		[][2]string{{"name*1*", "%AC.pdf"}, {"name*0*", "UTF-8''%E2%82"}},
+		map[string]string{"name": "€.pdf"}},
+	{"no charset: UTF-8",
+		[][2]string{{"title*", "''caf%C3%A9"}},
+		map[string]string{"title": "café"}},
+	{"RFC 2047 in filename",
+		[][2]string{{"filename", "=?UTF-8?B?4oKsIHJhdGVzLnBkZg==?="}},
+		map[string]string{"filename": "€ rates.pdf"}},
+	{"RFC 2047 Q in name",
+		[][2]string{{"NAME", "=?ISO-8859-1?Q?Gr=FC=DFe.txt?="}},
+		map[string]string{"name": "Grüße.txt"}},
+	{"RFC 2047 words split over continuations",
+		[][2]string{{"name*0", "=?UTF-8?Q?caf"}, {"name*1", "=C3=A9.txt?="}},
+		map[string]string{"name": "café.txt"}},
+	{"extended wins over plain",
+		[][2]string{{"filename", "rates.pdf"}, {"filename*", "UTF-8''%E2%82%AC%20rates.pdf"}},
+		map[string]string{"filename": "€ rates.pdf"}},
+	{"extended wins over plain sent after it",
+		[][2]string{{"filename*", "UTF-8''%E2%82%AC%20rates.pdf"}, {"filename", "rates.pdf"}},
+		map[string]string{"filename": "€ rates.pdf"}},
+	{"undecodable extended: plain wins",
+		[][2]string{{"filename*", "x-unknown''%E2%82%AC.pdf"}, {"filename", "fallback.pdf"}},
+		map[string]string{"filename": "fallback.pdf"}},
+	{"unknown charset: as sent",
+		[][2]string{{"filename*", "x-unknown''%E2%82%AC.pdf"}},
+		map[string]string{"filename": "x-unknown''%E2%82%AC.pdf"}},
+	{"invalid UTF-8: as sent",
+		[][2]string{{"filename*", "utf-8''%FF.pdf"}},
+		map[string]string{"filename": "utf-8''%FF.pdf"}},
+	{"undecodable run, plain section decoded",
+		[][2]string{{"title*0*", "us-ascii''caf%E9"}, {"title*1", " ok"}},
+		map[string]string{"title": "us-ascii''caf%E9 ok"}},
+	{"stray percent",
+		[][2]string{{"filename*", "utf-8''100%.pdf"}},
+		map[string]string{"filename": "100%.pdf"}},
+	{"no charset'lang' prefix: as sent",
+		[][2]string{{"filename*", "%E2%82%AC.pdf"}, {"x*", "a'b"}},
+		map[string]string{"filename": "%E2%82%AC.pdf", "x": "a'b"}},
+	{"no prefix: plain wins",
+		[][2]string{{"filename*", "%E2%82%AC.pdf"}, {"filename", "euro.pdf"}},
+		map[string]string{"filename": "euro.pdf"}},
+	{"gap: later sections under their names",
+		[][2]string{{"title*0", "a"}, {"title*2", "c"}, {"title*3*", "%64"}},
+		map[string]string{"title": "a", "title*2": "c", "title*3*": "%64"}},
+	{"no section 0",
+		[][2]string{{"title*1", "b"}},
+		map[string]string{"title*1": "b"}},
+	{"duplicate section: the first",
+		[][2]string{{"title*0", "a"}, {"title*0", "x"}, {"title*1", "b"}},
+		map[string]string{"title": "ab"}},
+	{"duplicate name: the first",
+		[][2]string{{"charset", "us-ascii"}, {"CHARSET", "utf-8"}},
+		map[string]string{"charset": "us-ascii"}},
+	{"not section numbers",
+		[][2]string{{"title*01", "x"}, {"title*10000", "y"}, {"*0", "z"}, {"a*b", "w"}, {"t**", "v"}},
+		map[string]string{"title*01": "x", "title*10000": "y", "*0": "z", "a*b": "w", "t**": "v"}},
+	{"boundary with =",
+		[][2]string{{"boundary", "----=_Part_0_=?x"}},
+		map[string]string{"boundary": "----=_Part_0_=?x"}},
+	{"empty value",
+		[][2]string{{"name", ""}, {"title*", "utf-8''"}},
+		map[string]string{"name": "", "title": ""}},
+}
+
+// TestDecodeParams checks paramCases.
+func TestDecodeParams(t *testing.T) {
+	for _, tc := range paramCases {
+		assert.Equal(t, tc.want, decodeParams(tc.pairs), tc.name)
+	}
+}
+
+// TestDecodeParamsKeepsInput checks that decodeParams leaves its
+// argument as it was.
+func TestDecodeParamsKeepsInput(t *testing.T) {
+	pairs := [][2]string{{"Title*1*", "%2A"}, {"title*0*", "us-ascii'en'a"}}
+	decodeParams(pairs)
+	assert.Equal(t, [][2]string{{"Title*1*", "%2A"}, {"title*0*", "us-ascii'en'a"}}, pairs)
+}
