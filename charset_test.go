@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -490,4 +491,73 @@ func TestDecodeParamsKeepsInput(t *testing.T) {
 	pairs := [][2]string{{"Title*1*", "%2A"}, {"title*0*", "us-ascii'en'a"}}
 	decodeParams(pairs)
 	assert.Equal(t, [][2]string{{"Title*1*", "%2A"}, {"title*0*", "us-ascii'en'a"}}, pairs)
+}
+
+// FuzzDecodeHeader checks that decodeHeader never panics, keeps valid
+// UTF-8 valid and returns text without "=?" unchanged.
+func FuzzDecodeHeader(f *testing.F) {
+	for _, tc := range rfc2047Examples {
+		f.Add(tc.in)
+	}
+	for _, tc := range headerCases {
+		f.Add(tc.in)
+	}
+	for _, cs := range testCharsets {
+		if b, err := cs.enc.NewEncoder().Bytes([]byte(cs.text)); err == nil {
+			f.Add(bWord(cs.label, b) + " " + qWord(cs.label, b[:len(b)/2]))
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := decodeHeader(s)
+		if utf8.ValidString(s) && !utf8.ValidString(out) {
+			t.Errorf("decodeHeader(%q) = %q, not valid UTF-8", s, out)
+		}
+		if !strings.Contains(s, "=?") && out != s {
+			t.Errorf("decodeHeader(%q) = %q, want it unchanged", s, out)
+		}
+	})
+}
+
+// FuzzDecodeParams checks that decodeParams never panics and gives valid
+// UTF-8 for valid UTF-8. The input holds name=value pairs, one a line.
+func FuzzDecodeParams(f *testing.F) {
+	for _, tc := range paramCases {
+		var b strings.Builder
+		for _, p := range tc.pairs {
+			b.WriteString(p[0] + "=" + p[1] + "\n")
+		}
+		f.Add(b.String())
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var pairs [][2]string
+		for _, line := range strings.Split(s, "\n") {
+			name, value, _ := strings.Cut(line, "=")
+			pairs = append(pairs, [2]string{name, value})
+		}
+		for name, value := range decodeParams(pairs) {
+			if utf8.ValidString(s) && !utf8.ValidString(value) {
+				t.Errorf("decodeParams(%q): %s = %q, not valid UTF-8", pairs, name, value)
+			}
+		}
+	})
+}
+
+// BenchmarkDecodeHeader decodes a plain ASCII subject, a UTF-8 B word and
+// an ISO-8859-1 Q word.
+func BenchmarkDecodeHeader(b *testing.B) {
+	for _, bc := range []struct{ name, in, want string }{
+		{"ascii", "Re: the quarterly report, second draft", "Re: the quarterly report, second draft"},
+		{"utf8-B", "=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=", "Grüße aus Köln"},
+		{"latin1-Q", "=?ISO-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=", "Grüße aus Köln"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			if got := decodeHeader(bc.in); got != bc.want {
+				b.Fatalf("decodeHeader(%q) = %q, want %q", bc.in, got, bc.want)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				sink = decodeHeader(bc.in)
+			}
+		})
+	}
 }
