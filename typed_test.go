@@ -1,6 +1,7 @@
 package imaplib2
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,4 +259,57 @@ func FuzzMailboxes(f *testing.F) {
 		Result{Data: []Datum{{Text: text}}}.Mailboxes() // must not panic
 		Result{Data: []Datum{{Text: text}}}.MailboxStatus()
 	})
+}
+
+// TestUIDPlusCodes: RFC 4315's codes with ranges, and MOVE's COPYUID from
+// its untagged OK (RFC 6851) over a real socket.
+func TestUIDPlusCodes(t *testing.T) {
+	v, uids, ok := Result{Text: "[APPENDUID 38505 3955] APPEND completed"}.AppendUID()
+	assert.True(t, ok)
+	assert.Equal(t, uint32(38505), v)
+	assert.Equal(t, NumSet{{3955, 3955}}, uids)
+	_, uids, ok = Result{Text: "[APPENDUID 38505 3955:3957,3960] done"}.AppendUID()
+	assert.True(t, ok)
+	assert.Equal(t, "3955:3957,3960", uids.String())
+	v, src, dst, ok := Result{Text: "[COPYUID 38505 304,319:320 3956:3958] Done"}.CopyUID()
+	assert.True(t, ok)
+	assert.Equal(t, uint32(38505), v)
+	assert.Equal(t, "304,319:320", src.String())
+	assert.Equal(t, "3956:3958", dst.String())
+	for _, bad := range []string{"Done", "[COPYUID 1 2:*] x", "[APPENDUID x 1] y", "[COPYUID 1 2] z", "[COPYUID 1 2 3 4] z"} {
+		_, _, _, ok := Result{Text: bad}.CopyUID()
+		assert.False(t, ok, bad)
+		_, _, ok = Result{Text: bad}.AppendUID()
+		assert.False(t, ok, bad)
+	}
+
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * PREAUTH [CAPABILITY IMAP4rev1 MOVE UIDPLUS] ready
+C: $1 SELECT INBOX
+S: * 3 EXISTS
+S: $1 OK [READ-WRITE] done
+C: $2 UID MOVE 42:43 Archive
+S: * OK [COPYUID 432432 42:43 1202:1203] Moved UIDs.
+S: * 2 EXPUNGE
+S: * 2 EXPUNGE
+S: $2 OK Move completed
+C: $3 MOVE 1 Archive
+S: * OK [COPYUID 432432 7 1204]
+S: * 1 EXPUNGE
+S: $3 OK Move completed
+`), nil)
+	wait(t, m.Select("INBOX", false))
+	res := wait(t, m.UID("MOVE", "42:43", "Archive"))
+	assert.Equal(t, []string{"2", "2"}, texts(res.Data), "MOVE collects its EXPUNGEs")
+	assert.Equal(t, "Move completed", res.Text)
+	v, src, dst, ok = res.CopyUID()
+	require.True(t, ok, "MOVE keeps the COPYUID of its untagged OK")
+	assert.Equal(t, []string{"432432", "42:43", "1202:1203"}, []string{strconv.Itoa(int(v)), src.String(), dst.String()})
+	nums, err := res.Nums()
+	require.NoError(t, err)
+	assert.Equal(t, []uint32{2, 2}, nums)
+	res = wait(t, m.Move("1", "Archive"))
+	_, src, dst, ok = res.CopyUID()
+	require.True(t, ok)
+	assert.Equal(t, []string{"7", "1204"}, []string{src.String(), dst.String()})
 }
