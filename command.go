@@ -25,7 +25,7 @@ type Command struct {
 	collect   []string                     // untagged types it collects, in the Result's order
 	set       seqRanges                    // keyed FETCH data: the messages (or UIDs) it asked for; nil: all
 	statusOf  string                       // STATUS: the mailbox whose data it collects
-	auth      func([]byte) ([]byte, error) // AUTHENTICATE's challenge handler
+	auth      Authenticator                // AUTHENTICATE's challenge handler
 	each      func([]Datum)                // FetchFunc's handler
 	idleFor   time.Duration                // IDLE's timeout
 	examine   bool                         // SELECT/EXAMINE: read-only selection
@@ -36,6 +36,13 @@ type Command struct {
 	seq        uint64  // issue order, for aborting in order
 	collected  []entry // the untagged data routed to it, in arrival order
 	keptCode   string  // the data of the response code its description keeps
+
+	// AUTHENTICATE, owned by the writer: the mechanism's client speaks
+	// first; the initial response was given; the last challenge after it;
+	// why the Authenticator cancelled the exchange.
+	clientFirst, answered bool
+	lastChallenge         []byte
+	authErr               error
 	capsAtSend int     // capability updates before the command was sent
 	idleTimer  *time.Timer
 

@@ -54,16 +54,24 @@ func normalizeCRLF(msg []byte) []byte {
 }
 
 // Authenticate authenticates with the SASL mechanism (e.g. "PLAIN",
-// "XOAUTH2"). auth is called with each decoded server challenge and returns
-// the response, which is sent base64-encoded; an error from auth cancels the
-// exchange ("*"). A failure is an ErrError with the server's text.
-func (m *IMAP4) Authenticate(mechanism string, auth func(challenge []byte) (response []byte, err error)) *Command {
+// "SCRAM-SHA-256", "XOAUTH2"): auth is called with each decoded server
+// challenge and returns the response, which is sent base64-encoded; an
+// error from auth cancels the exchange ("*"). For a mechanism in which the
+// client speaks first (PLAIN, EXTERNAL, XOAUTH2, OAUTHBEARER, SCRAM-*),
+// auth is first called with a nil challenge, and its initial response goes
+// on the AUTHENTICATE line itself when the server offers SASL-IR. A
+// failure is an ErrError with the server's text (and the text of its last
+// challenge, where a mechanism sends its error that way); neither
+// challenges nor responses ever appear in debug output. See SASLPlain,
+// SASLScram and the other Authenticators.
+func (m *IMAP4) Authenticate(mechanism string, auth Authenticator) *Command {
 	c := m.newCommand(cmdAuthenticate)
 	if auth == nil {
 		return c.add(arg{}, fmt.Errorf("no authentication function")).issue()
 	}
-	c.auth = auth
-	return c.raw(strings.ToUpper(mechanism)).issue()
+	mechanism = strings.ToUpper(mechanism)
+	c.auth, c.clientFirst = auth, clientFirst(mechanism)
+	return c.raw(mechanism).issue()
 }
 
 // Capability asks the server for its capabilities; the data is the raw

@@ -100,7 +100,11 @@ func (m *IMAP4) writeLoop() {
 			c.complete(Result{}, withCommand(m.failure(), c.name))
 			return
 		}
-		if err := m.admit(c); err != nil {
+		err := m.admit(c)
+		if err == nil {
+			err = m.initialResponse(c)
+		}
+		if err != nil {
 			c.complete(Result{}, err)
 			continue
 		}
@@ -716,9 +720,9 @@ func (m *IMAP4) resultLocked(c *Command, r *response, readonly bool) (Result, er
 	}
 	switch {
 	case r.typ == "BAD":
-		return Result{}, newError(ErrError, c.name, "BAD "+r.text, nil)
+		return Result{}, newError(ErrError, c.name, "BAD "+r.text+c.saslFailure(), c.authErr)
 	case r.typ == "NO" && c.spec.failsOnNO:
-		return Result{}, newError(ErrError, c.name, "NO "+r.text, nil)
+		return Result{}, newError(ErrError, c.name, "NO "+r.text+c.saslFailure(), c.authErr)
 	case readonly:
 		return Result{}, newError(ErrReadonly, c.name, "mailbox is not writable", nil)
 	case r.typ == "NO" || len(c.collect) == 0:

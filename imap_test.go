@@ -55,7 +55,7 @@ func TestAuthenticate(t *testing.T) {
 		challenges = append(challenges, challenge)
 		return []byte("\x00alice\x00secret"), nil
 	}))
-	assert.Equal(t, [][]byte{{}}, challenges)
+	assert.Equal(t, [][]byte{nil}, challenges, "PLAIN: the client speaks first, asked with a nil challenge")
 	// RFC 2195's example: user tim, key tanstaaftanstaaf.
 	wait(t, m.LoginCramMD5("tim", "tanstaaftanstaaf"))
 	assert.Equal(t, AUTH, m.State())
@@ -64,12 +64,13 @@ func TestAuthenticate(t *testing.T) {
 func TestAuthenticateCancel(t *testing.T) {
 	m := session(t, "authenticate_cancel.txt", nil)
 	var got []byte
-	err := waitFails(t, m.Authenticate("XOAUTH2", func(challenge []byte) ([]byte, error) {
+	err := waitFails(t, m.Authenticate("X-TOKEN", func(challenge []byte) ([]byte, error) {
 		got = challenge
 		return nil, errors.New("no token")
 	}))
 	assert.Contains(t, err.Error(), "Client aborted AUTHENTICATE")
-	assert.Equal(t, []byte{}, got)
+	assert.Contains(t, err.Error(), "no token", "the Authenticator's error is the cause")
+	assert.Equal(t, []byte{}, got, "a server-first mechanism: the non-base64 challenge is empty, not nil")
 }
 
 func TestSelect(t *testing.T) {

@@ -1,0 +1,101 @@
+package imaplib2
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Authenticator answers the challenges of one SASL exchange (what
+// Authenticate takes): it is called with each decoded server challenge and
+// returns the response, which is sent base64-encoded; an error cancels the
+// exchange. For a mechanism in which the client speaks first, it is called
+// first with a nil challenge for the initial response. An Authenticator
+// serves one exchange: make a new one for each Authenticate.
+type Authenticator = func(challenge []byte) (response []byte, err error)
+
+// clientFirst reports whether the client speaks first in the SASL
+// mechanism: its initial response goes on the AUTHENTICATE line when the
+// server offers SASL-IR (RFC 4959), or answers the server's first, empty,
+// challenge.
+func clientFirst(mechanism string) bool {
+	switch mechanism {
+	case "PLAIN", "EXTERNAL", "XOAUTH2", "OAUTHBEARER", "ANONYMOUS":
+		return true
+	}
+	return strings.HasPrefix(mechanism, "SCRAM-")
+}
+
+// initialResponse puts the initial response of a client-first exchange on
+// the AUTHENTICATE line when the server offers SASL-IR ("=" for an empty
+// one). It runs on the writer before c is sent; an error from the
+// Authenticator cancels c, and nothing is sent.
+func (m *IMAP4) initialResponse(c *Command) error {
+	if c.spec.dialog != saslDialog || !c.clientFirst || !m.session.hasCapability("SASL-IR") {
+		return nil
+	}
+	response, err := c.auth(nil)
+	if err != nil {
+		return newError(ErrError, c.name, "authentication cancelled", err)
+	}
+	c.answered = true
+	ir := "="
+	if len(response) > 0 {
+		ir = base64.StdEncoding.EncodeToString(response)
+	}
+	c.args = append(c.args, arg{text: ir, secret: true})
+	return nil
+}
+
+// authenticate answers the server's AUTHENTICATE challenges for c on the
+// writer goroutine until the tagged response arrives. Neither challenges
+// nor answers are ever shown in debug output.
+func (m *IMAP4) authenticate(c *Command) error {
+	for {
+		text, ok, err := m.awaitContinuation(c)
+		if !ok || err != nil {
+			return err
+		}
+		challenge := decodeChallenge(text)
+		if c.clientFirst && !c.answered {
+			challenge = nil // the server's empty challenge asks for the initial response
+		} else {
+			c.lastChallenge = challenge
+		}
+		c.answered = true
+		answer := "*"
+		if response, err := c.auth(challenge); err != nil {
+			c.authErr = err
+			m.debug.event(debugState, c.tag, "AUTHENTICATE cancelled: %v", err)
+		} else {
+			answer = base64.StdEncoding.EncodeToString(response)
+		}
+		m.expectContinuation(c) // before the answer: the server may reply at once
+		m.debug.sent(c.tag, "<redacted>")
+		if _, err := m.w.WriteString(answer + "\r\n"); err != nil {
+			return err
+		}
+	}
+}
+
+// saslFailure returns what a failed AUTHENTICATE adds to its error: the
+// server's last challenge, when it is text (the error that XOAUTH2 and
+// OAUTHBEARER send as a challenge, RFC 7628), or "".
+func (c *Command) saslFailure() string {
+	text := string(c.lastChallenge)
+	if text == "" || !utf8.ValidString(text) || strings.IndexFunc(text, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0 {
+		return ""
+	}
+	return " (server said: " + text + ")"
+}
+
+// decodeChallenge decodes a base64 challenge; text that is not base64 (some
+// servers send "+ go ahead") is an empty challenge.
+func decodeChallenge(s string) []byte {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return []byte{}
+	}
+	return b
+}
