@@ -22,20 +22,20 @@ type Command struct {
 	argSpace       [3]arg
 	collectedSpace [1]entry
 
-	collect   []string                     // untagged types it collects, in the Result's order
-	set       seqRanges                    // keyed FETCH data: the messages (or UIDs) it asked for; nil: all
-	statusOf  string                       // STATUS: the mailbox whose data it collects
-	auth      Authenticator                // AUTHENTICATE's challenge handler
-	each      func([]Datum)                // FetchFunc's handler
-	idleFor   time.Duration                // IDLE's timeout
-	examine   bool                         // SELECT/EXAMINE: read-only selection
-	tlsConfig *tls.Config                  // STARTTLS's configuration
+	collect   []string      // untagged types it collects, in the Result's order
+	set       seqRanges     // keyed FETCH data: the messages (or UIDs) it asked for; nil: all
+	statusOf  string        // STATUS: the mailbox whose data it collects
+	auth      Authenticator // AUTHENTICATE's challenge handler
+	each      func([]Datum) // FetchFunc's handler
+	idleFor   time.Duration // IDLE's timeout
+	examine   bool          // SELECT/EXAMINE: read-only selection
+	tlsConfig *tls.Config   // STARTTLS's configuration
 
 	// Guarded by m.mu; set when the command goes on the wire.
-	tag        string
-	seq        uint64  // issue order, for aborting in order
-	collected  []entry // the untagged data routed to it, in arrival order
-	keptCode   string  // the data of the response code its description keeps
+	tag       string
+	seq       uint64  // issue order, for aborting in order
+	collected []entry // the untagged data routed to it, in arrival order
+	keptCode  string  // the data of the response code its description keeps
 
 	// AUTHENTICATE, owned by the writer: the mechanism's client speaks
 	// first; the initial response was given; the last challenge after it;
@@ -43,8 +43,8 @@ type Command struct {
 	clientFirst, answered bool
 	lastChallenge         []byte
 	authErr               error
-	capsAtSend int     // capability updates before the command was sent
-	idleTimer  *time.Timer
+	capsAtSend            int // capability updates before the command was sent
+	idleTimer             *time.Timer
 
 	// cont carries the server's continuation requests to the writer, for a
 	// command whose description expects them.
