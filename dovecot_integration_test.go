@@ -59,6 +59,7 @@ func TestDovecot(t *testing.T) {
 		{"NonASCIIMailboxName", dovecotTestNonASCIIMailbox},
 		{"EnableUTF8AcceptNotOffered", dovecotTestEnableUTF8NotOffered},
 		{"PipelinedSearches", dovecotTestPipelinedSearches},
+		{"TypedOracle", dovecotTestTypedOracle},
 	}
 	t.Run("group", func(t *testing.T) {
 		for _, tt := range tests {
