@@ -93,15 +93,7 @@ func (dec *decoder) message() (Message, error) {
 	if err := dec.sp(); err != nil {
 		return msg, fmt.Errorf("FETCH: %w", err)
 	}
-	err = dec.list(func() error {
-		start := dec.pos
-		if err := dec.skipValue(); err != nil {
-			return err
-		}
-		name := dec.text[start:dec.pos]
-		if err := dec.sp(); err != nil {
-			return err
-		}
+	err = dec.fetchItems(func(name string) error {
 		if err := dec.fetchItem(&msg, name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -111,6 +103,22 @@ func (dec *decoder) message() (Message, error) {
 		return msg, fmt.Errorf("FETCH %d: %w", msg.SeqNum, err)
 	}
 	return msg, nil
+}
+
+// fetchItems reads the list of a FETCH response's items, calling value
+// with each item's name (as sent, e.g. "BODY[1]<0>") to read its value.
+func (dec *decoder) fetchItems(value func(name string) error) error {
+	return dec.list(func() error {
+		start := dec.pos
+		if err := dec.skipValue(); err != nil {
+			return err
+		}
+		name := dec.text[start:dec.pos]
+		if err := dec.sp(); err != nil {
+			return err
+		}
+		return value(name)
+	})
 }
 
 // fetchItem reads the value of the FETCH item name into msg.
@@ -192,42 +200,30 @@ func (dec *decoder) labelOrFlag() (string, error) {
 
 // merge adds what another response for the same message says.
 func (msg *Message) merge(o Message) {
-	if o.UID != 0 {
-		msg.UID = o.UID
-	}
+	override(&msg.UID, o.UID)
+	override(&msg.InternalDate, o.InternalDate)
+	override(&msg.Size, o.Size)
+	override(&msg.ModSeq, o.ModSeq)
+	override(&msg.Envelope, o.Envelope)
+	override(&msg.BodyStructure, o.BodyStructure)
+	override(&msg.EmailID, o.EmailID)
+	override(&msg.ThreadID, o.ThreadID)
+	override(&msg.GmailMsgID, o.GmailMsgID)
+	override(&msg.GmailThreadID, o.GmailThreadID)
 	if o.Flags != nil {
 		msg.Flags = o.Flags
 	}
-	if !o.InternalDate.IsZero() {
-		msg.InternalDate = o.InternalDate
-	}
-	if o.Size != 0 {
-		msg.Size = o.Size
-	}
-	if o.ModSeq != 0 {
-		msg.ModSeq = o.ModSeq
-	}
-	if o.Envelope != nil {
-		msg.Envelope = o.Envelope
-	}
-	if o.BodyStructure != nil {
-		msg.BodyStructure = o.BodyStructure
-	}
-	msg.Sections = append(msg.Sections, o.Sections...)
-	if o.EmailID != "" {
-		msg.EmailID = o.EmailID
-	}
-	if o.ThreadID != "" {
-		msg.ThreadID = o.ThreadID
-	}
-	if o.GmailMsgID != 0 {
-		msg.GmailMsgID = o.GmailMsgID
-	}
-	if o.GmailThreadID != 0 {
-		msg.GmailThreadID = o.GmailThreadID
-	}
 	if o.GmailLabels != nil {
 		msg.GmailLabels = o.GmailLabels
+	}
+	msg.Sections = append(msg.Sections, o.Sections...)
+}
+
+// override sets *dst to v unless v is the zero value.
+func override[T comparable](dst *T, v T) {
+	var zero T
+	if v != zero {
+		*dst = v
 	}
 }
 

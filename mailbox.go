@@ -121,6 +121,25 @@ func (r Result) MailboxStatus() (MailboxStatus, error) {
 	return dec.status()
 }
 
+// counts returns the field of the 32-bit STATUS item, or nil.
+func (st *MailboxStatus) counts(item string) *uint32 {
+	switch item {
+	case "MESSAGES":
+		return &st.Messages
+	case "RECENT":
+		return &st.Recent
+	case "UIDNEXT":
+		return &st.UIDNext
+	case "UIDVALIDITY":
+		return &st.UIDValidity
+	case "UNSEEN":
+		return &st.Unseen
+	case "DELETED":
+		return &st.Deleted
+	}
+	return nil
+}
+
 // status reads the data of a STATUS response: mailbox (item value ...).
 func (dec *decoder) status() (MailboxStatus, error) {
 	var st MailboxStatus
@@ -140,19 +159,11 @@ func (dec *decoder) status() (MailboxStatus, error) {
 				return err
 			}
 			n, err := dec.number64()
-			switch strings.ToUpper(item) {
-			case "MESSAGES":
-				st.Messages = uint32(n)
-			case "RECENT":
-				st.Recent = uint32(n)
-			case "UIDNEXT":
-				st.UIDNext = uint32(n)
-			case "UIDVALIDITY":
-				st.UIDValidity = uint32(n)
-			case "UNSEEN":
-				st.Unseen = uint32(n)
-			case "DELETED":
-				st.Deleted = uint32(n)
+			item = strings.ToUpper(item)
+			if count := st.counts(item); count != nil {
+				*count = uint32(n)
+			}
+			switch item {
 			case "SIZE":
 				st.Size = int64(n)
 			case "HIGHESTMODSEQ":

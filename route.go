@@ -153,15 +153,7 @@ func fetchUID(data []Datum) uint32 {
 	if _, err := dec.number(); err != nil || dec.sp() != nil {
 		return 0
 	}
-	err := dec.list(func() error {
-		start := dec.pos
-		if err := dec.skipValue(); err != nil {
-			return err
-		}
-		name := dec.text[start:dec.pos]
-		if err := dec.sp(); err != nil {
-			return err
-		}
+	err := dec.fetchItems(func(name string) error {
 		if strings.EqualFold(name, "UID") {
 			n, err := dec.number()
 			if err == nil {
