@@ -2,8 +2,8 @@ package imaplib2
 
 import "sync"
 
-// callbackRunner runs OnDone callbacks one at a time, in the order they
-// were queued, on a goroutine of its own that it starts with the first
+// callbackRunner runs OnDone callbacks and Options.Unsolicited one at a
+// time, in the order they were queued, on a goroutine of its own that it starts with the first
 // callback and that exits once the connection has ended and the queue is
 // empty.
 type callbackRunner struct {
@@ -20,10 +20,14 @@ func newCallbackRunner(debug *debugLog) *callbackRunner {
 	return &callbackRunner{debug: debug, wake: make(chan struct{}, 1)}
 }
 
-// A callback is an OnDone function and the completed command it is for.
+// A callback is an OnDone function and the completed command it is for,
+// or an Unsolicited function and the response it is for.
 type callback struct {
 	fn func(Result, error)
 	c  *Command
+
+	unsolicited func(Untagged)
+	response    Untagged
 }
 
 // run queues cb; after the connection has ended and the queue has
@@ -82,6 +86,10 @@ func (r *callbackRunner) loop() {
 
 // call runs one callback.
 func (r *callbackRunner) call(cb callback) {
+	if cb.unsolicited != nil {
+		r.protect(func() { cb.unsolicited(cb.response) })
+		return
+	}
 	r.protect(func() { cb.fn(cb.c.res, cb.c.resErr) })
 }
 

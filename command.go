@@ -31,6 +31,11 @@ type Command struct {
 	examine   bool          // SELECT/EXAMINE: read-only selection
 	tlsConfig *tls.Config   // STARTTLS's configuration
 
+	selectName   string // SELECT/EXAMINE: the mailbox, as given
+	needsEnabled string // an extension the server must have confirmed in ENABLED
+
+	alone bool // it runs alone (see commandSpec.alone); set by the writer
+
 	// Guarded by m.mu; set when the command goes on the wire.
 	tag       string
 	seq       uint64  // issue order, for aborting in order
@@ -105,7 +110,7 @@ func (c *Command) OnDone(fn func(Result, error)) *Command {
 	select {
 	case <-c.done:
 		c.mu.Unlock()
-		c.m.callbacks.run(callback{fn, c})
+		c.m.callbacks.run(callback{fn: fn, c: c})
 	default:
 		c.callbacks = append(c.callbacks, fn)
 		c.mu.Unlock()
@@ -135,7 +140,7 @@ func (c *Command) complete(res Result, err error) {
 		c.m.debug.event(debugState, c.tag, "%s => %v", c.name, err)
 	}
 	for _, fn := range callbacks {
-		c.m.callbacks.run(callback{fn, c})
+		c.m.callbacks.run(callback{fn: fn, c: c})
 	}
 }
 
@@ -165,8 +170,10 @@ type commandSpec struct {
 
 	// alone: imaplib2's "sync" commands, which change the state. Such a
 	// command waits until nothing is pending and holds back every later
-	// command until it has completed.
-	alone bool
+	// command until it has completed. aloneOnlyToWait: it runs alone only
+	// when it must wait for a "+" before a literal (APPEND); with LITERAL+,
+	// or LITERAL- and small literals, it pipelines.
+	alone, aloneOnlyToWait bool
 
 	// collects lists the untagged types it collects, in the order its
 	// Result lists them. Data of a keyless type (see keyedTypes) carries
@@ -217,15 +224,16 @@ const (
 )
 
 // keyedTypes are the untagged types whose data names the command it
-// answers: FETCH by message number or UID, STATUS by mailbox name.
+// answers: FETCH by message number or UID, STATUS by mailbox name, ESEARCH
+// by the tag of its command (RFC 4731).
 // Commands that collect them pipeline freely.
-var keyedTypes = map[string]bool{"FETCH": true, "STATUS": true}
+var keyedTypes = map[string]bool{"FETCH": true, "STATUS": true, "ESEARCH": true}
 
 // The command table: imaplib2's commands (behaviour notes §1.2 and §1.9),
 // with IDLE and COMPRESS also valid in the authenticated state (RFC 9051,
 // RFC 4978).
 var (
-	cmdAppend       = &commandSpec{name: "APPEND", valid: authSel, alone: true}
+	cmdAppend       = &commandSpec{name: "APPEND", valid: authSel, alone: true, aloneOnlyToWait: true}
 	cmdAuthenticate = &commandSpec{name: "AUTHENTICATE", valid: inNonAuth, alone: true, dialog: saslDialog, failsOnNO: true, onOK: AUTH, learnsCaps: true}
 	cmdCapability   = &commandSpec{name: "CAPABILITY", valid: anyState, collects: []string{"CAPABILITY"}}
 	cmdCheck        = &commandSpec{name: "CHECK", valid: inSelected}
@@ -237,7 +245,7 @@ var (
 	cmdDeleteACL    = &commandSpec{name: "DELETEACL", valid: authSel}
 	cmdEnable       = &commandSpec{name: "ENABLE", valid: inAuth, alone: true, capability: "ENABLE"}
 	cmdExamine      = &commandSpec{name: "EXAMINE", valid: authSel, alone: true, collects: []string{"EXISTS"}, onOK: SELECTED, onNO: AUTH, selects: true, ignoresRO: true}
-	cmdExpunge      = &commandSpec{name: "EXPUNGE", valid: inSelected, collects: []string{"EXPUNGE"}}
+	cmdExpunge      = &commandSpec{name: "EXPUNGE", valid: inSelected, collects: []string{"EXPUNGE", "VANISHED"}}
 	cmdFetch        = &commandSpec{name: "FETCH", valid: inSelected, collects: []string{"FETCH"}}
 	cmdGetACL       = &commandSpec{name: "GETACL", valid: authSel, collects: []string{"ACL"}}
 	cmdGetAnnot     = &commandSpec{name: "GETANNOTATION", valid: authSel, collects: []string{"ANNOTATION"}}
@@ -246,11 +254,13 @@ var (
 	cmdID           = &commandSpec{name: "ID", valid: anyState | inLogout, collects: []string{"ID"}}
 	cmdIdle         = &commandSpec{name: "IDLE", valid: authSel, alone: true, capability: "IDLE", dialog: idleDialog}
 	cmdList         = &commandSpec{name: "LIST", valid: authSel, collects: []string{"LIST"}}
+	cmdListStatus   = &commandSpec{name: "LIST", valid: authSel, collects: []string{"LIST", "STATUS"}} // RFC 5819
+	cmdNotify       = &commandSpec{name: "NOTIFY", valid: authSel, capability: "NOTIFY"}               // RFC 5465
 	cmdLogin        = &commandSpec{name: "LOGIN", valid: inNonAuth, alone: true, failsOnNO: true, onOK: AUTH, learnsCaps: true}
 	cmdLogout       = &commandSpec{name: "LOGOUT", valid: anyState | inLogout, alone: true, logsOut: true, ignoresRO: true}
 	cmdLsub         = &commandSpec{name: "LSUB", valid: authSel, collects: []string{"LSUB"}}
 	cmdMyRights     = &commandSpec{name: "MYRIGHTS", valid: authSel, collects: []string{"MYRIGHTS"}}
-	cmdMove         = &commandSpec{name: "MOVE", valid: inSelected, collects: []string{"EXPUNGE"}, keepsCode: "COPYUID"} // RFC 6851
+	cmdMove         = &commandSpec{name: "MOVE", valid: inSelected, collects: []string{"EXPUNGE", "VANISHED"}, keepsCode: "COPYUID"} // RFC 6851
 	cmdNamespace    = &commandSpec{name: "NAMESPACE", valid: authSel, collects: []string{"NAMESPACE"}}
 	cmdNoop         = &commandSpec{name: "NOOP", valid: anyState}
 	cmdRecent       = &commandSpec{name: "NOOP", valid: anyState, collects: []string{"RECENT"}}
@@ -258,6 +268,7 @@ var (
 	cmdProxyAuth    = &commandSpec{name: "PROXYAUTH", valid: inAuth, alone: true}
 	cmdRename       = &commandSpec{name: "RENAME", valid: authSel}
 	cmdSearch       = &commandSpec{name: "SEARCH", valid: inSelected, collects: []string{"SEARCH"}}
+	cmdESearch      = &commandSpec{name: "SEARCH", valid: inSelected, collects: []string{"ESEARCH"}} // SEARCH RETURN (...), RFC 4731
 	cmdSelect       = &commandSpec{name: "SELECT", valid: authSel, alone: true, collects: []string{"EXISTS"}, onOK: SELECTED, onNO: AUTH, selects: true, ignoresRO: true}
 	cmdSetACL       = &commandSpec{name: "SETACL", valid: authSel, alone: true}
 	cmdSetAnnot     = &commandSpec{name: "SETANNOTATION", valid: authSel, collects: []string{"ANNOTATION"}}
@@ -275,11 +286,14 @@ var (
 	// data of the command they wrap (SEARCH, SORT, THREAD).
 	cmdUIDFetch   = &commandSpec{name: "UID FETCH", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
 	cmdUIDSearch  = &commandSpec{name: "UID SEARCH", valid: inSelected, collects: []string{"SEARCH"}}
-	cmdUIDSort    = &commandSpec{name: "UID SORT", valid: inSelected, collects: []string{"SORT"}}
-	cmdUIDThread  = &commandSpec{name: "UID THREAD", valid: inSelected, collects: []string{"THREAD"}}
-	cmdUIDOther   = &commandSpec{name: "UID", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
-	cmdUIDMove    = &commandSpec{name: "UID MOVE", valid: inSelected, collects: []string{"EXPUNGE"}, keepsCode: "COPYUID"}
-	cmdUIDExpunge = &commandSpec{name: "UID EXPUNGE", valid: inSelected, collects: []string{"EXPUNGE"}} // RFC 4315
+	cmdUIDESearch = &commandSpec{name: "UID SEARCH", valid: inSelected, collects: []string{"ESEARCH"}}
+	// UID FETCH ... (CHANGEDSINCE n VANISHED) also collects VANISHED (EARLIER), RFC 7162.
+	cmdUIDFetchVanished = &commandSpec{name: "UID FETCH", valid: inSelected, collects: []string{"FETCH", "VANISHED"}, byUID: true}
+	cmdUIDSort          = &commandSpec{name: "UID SORT", valid: inSelected, collects: []string{"SORT"}}
+	cmdUIDThread        = &commandSpec{name: "UID THREAD", valid: inSelected, collects: []string{"THREAD"}}
+	cmdUIDOther         = &commandSpec{name: "UID", valid: inSelected, collects: []string{"FETCH"}, byUID: true}
+	cmdUIDMove          = &commandSpec{name: "UID MOVE", valid: inSelected, collects: []string{"EXPUNGE", "VANISHED"}, keepsCode: "COPYUID"}
+	cmdUIDExpunge       = &commandSpec{name: "UID EXPUNGE", valid: inSelected, collects: []string{"EXPUNGE", "VANISHED"}} // RFC 4315
 
 	// Xatom's commands: their effect is unknown, so they run alone. A
 	// command sent this way gets no dialog, whatever its name.

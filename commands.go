@@ -106,12 +106,25 @@ func (m *IMAP4) DeleteACL(mailbox, who string) *Command {
 	return m.newCommand(cmdDeleteACL).mailbox(mailbox).astring(who).issue()
 }
 
-// Enable enables a server extension (RFC 5161), e.g. "UTF8=ACCEPT". Once
-// the server confirms UTF8=ACCEPT with an ENABLED response, non-ASCII
-// arguments go as quoted UTF-8 and mailbox names are no longer encoded in
-// modified UTF-7.
+// Enable enables server extensions (RFC 5161), each sent as an atom:
+// Enable("UTF8=ACCEPT"), Enable("CONDSTORE QRESYNC"). What the server
+// confirms in its ENABLED response is in force: once it confirms
+// UTF8=ACCEPT, non-ASCII arguments go as quoted UTF-8 and mailbox names
+// are no longer encoded in modified UTF-7; SelectWith's QResync needs
+// QRESYNC confirmed.
 func (m *IMAP4) Enable(capability string) *Command {
-	return m.newCommand(cmdEnable).astring(capability).issue()
+	c := m.newCommand(cmdEnable)
+	extensions := strings.Fields(capability)
+	if len(extensions) == 0 {
+		return c.add(arg{}, fmt.Errorf("no capability to enable")).issue()
+	}
+	for _, ext := range extensions {
+		if !isAtom(ext) {
+			return c.add(arg{}, fmt.Errorf("capability %q is not an atom", ext)).issue()
+		}
+		c.add(arg{text: ext}, nil)
+	}
+	return c.issue()
 }
 
 // EnableCompression starts COMPRESS=DEFLATE (RFC 4978) and waits for it:
@@ -229,6 +242,60 @@ func (m *IMAP4) List(directory, pattern string) *Command {
 	return m.newCommand(cmdList).mailbox(directory, pattern).issue()
 }
 
+// ListOptions are the options of ListWith: the selection and return
+// options of LIST-EXTENDED (RFC 5258), SPECIAL-USE (RFC 6154) and
+// LIST-STATUS (RFC 5819).
+type ListOptions struct {
+	SelectSubscribed, SelectSpecialUse, SelectRecursiveMatch bool     // LIST (SUBSCRIBED SPECIAL-USE RECURSIVEMATCH) ...
+	ReturnSubscribed, ReturnChildren, ReturnSpecialUse       bool     // RETURN (SUBSCRIBED CHILDREN SPECIAL-USE)
+	ReturnStatus                                             []string // RETURN (STATUS (MESSAGES UNSEEN ...))
+}
+
+// ListWith is List with options, e.g. the special-use mailboxes with
+// their status: ListWith(`""`, "*", ListOptions{ReturnSpecialUse: true,
+// ReturnStatus: []string{"MESSAGES", "UNSEEN"}}). The command collects
+// the STATUS responses of LIST-STATUS with the LIST responses;
+// Result.Mailboxes attaches them.
+func (m *IMAP4) ListWith(directory, pattern string, opts ListOptions) *Command {
+	spec := cmdList
+	if len(opts.ReturnStatus) > 0 {
+		spec = cmdListStatus
+	}
+	c := m.newCommand(spec)
+	if sel := listOptions(map[string]bool{"SUBSCRIBED": opts.SelectSubscribed, "SPECIAL-USE": opts.SelectSpecialUse, "RECURSIVEMATCH": opts.SelectRecursiveMatch}); sel != "" {
+		c.raw("(" + sel + ")")
+	}
+	c.mailbox(directory, pattern)
+	ret := listOptions(map[string]bool{"SUBSCRIBED": opts.ReturnSubscribed, "CHILDREN": opts.ReturnChildren, "SPECIAL-USE": opts.ReturnSpecialUse})
+	if len(opts.ReturnStatus) > 0 {
+		ret = strings.TrimSpace(ret + " STATUS (" + strings.Join(opts.ReturnStatus, " ") + ")")
+	}
+	if ret != "" {
+		c.raw("RETURN", "("+ret+")")
+	}
+	return c.issue()
+}
+
+// listOptions returns the names whose flag is set, in a fixed order.
+func listOptions(flags map[string]bool) string {
+	var names []string
+	for _, name := range []string{"SUBSCRIBED", "SPECIAL-USE", "RECURSIVEMATCH", "CHILDREN"} {
+		if flags[name] {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+// Notify sets what the server reports unasked (RFC 5465), spec sent as it
+// is: "SET (SELECTED (MessageNew MessageExpunge FlagChange)) (PERSONAL
+// (MessageNew MessageExpunge))", or "NONE". The events arrive as
+// unsolicited responses (STATUS, EXISTS, FETCH, ...): see
+// Options.Unsolicited.
+func (m *IMAP4) Notify(spec string) *Command {
+	return m.newCommand(cmdNotify).raw(spec).issue()
+}
+
 // Lsub lists the subscribed mailboxes matching pattern in directory.
 func (m *IMAP4) Lsub(directory, pattern string) *Command {
 	return m.newCommand(cmdLsub).mailbox(directory, pattern).issue()
@@ -308,10 +375,19 @@ func (m *IMAP4) Rename(oldMailbox, newMailbox string) *Command {
 }
 
 // Search searches the selected mailbox; the data is the SEARCH line of
-// matching message numbers. charset "" sends no CHARSET. Each criterion is
-// quoted by the usual rules: Search("", "SUBJECT", "hello world").
+// matching message numbers (Result.Nums). charset "" sends no CHARSET.
+// Each criterion is quoted by the usual rules: Search("", "SUBJECT",
+// "hello world"). With RETURN options (ESEARCH, RFC 4731),
+// Search("", "RETURN", "(MIN MAX COUNT)", "UNSEEN"), the command collects
+// the ESEARCH response that names its tag (Result.ESearch), so such
+// searches pipeline; plain SEARCH data names no command, so a plain SEARCH
+// waits for an earlier one to complete.
 func (m *IMAP4) Search(charset string, criteria ...string) *Command {
-	c := m.newCommand(cmdSearch)
+	spec := cmdSearch
+	if returns(criteria) {
+		spec = cmdESearch
+	}
+	c := m.newCommand(spec)
 	if charset != "" {
 		if m.session.utf8Mode() {
 			return c.add(arg{}, fmt.Errorf("a charset is not valid in UTF8 mode")).issue()
@@ -329,13 +405,64 @@ func (m *IMAP4) Select(mailbox string, readonly bool) *Command {
 	if mailbox == "" {
 		mailbox = "INBOX"
 	}
+	return m.SelectWith(mailbox, SelectOptions{ReadOnly: readonly})
+}
+
+// SelectOptions are the options of SelectWith.
+type SelectOptions struct {
+	ReadOnly  bool // EXAMINE
+	CondStore bool // SELECT mailbox (CONDSTORE), RFC 7162
+	// QResync resynchronises a mailbox the client has seen before: SELECT
+	// mailbox (QRESYNC (...)), RFC 7162. The server must have confirmed
+	// QRESYNC in ENABLED first (Enable("QRESYNC")); otherwise the command
+	// fails with ErrError and nothing is sent. The command collects the
+	// VANISHED (EARLIER) response of the messages expunged since, and the
+	// FETCH responses of the messages changed since: Vanished and Messages
+	// on its Result.
+	QResync *QResync
+}
+
+// QResync is what the client remembers of a mailbox for QRESYNC.
+type QResync struct {
+	UIDValidity uint32
+	ModSeq      uint64 // the HIGHESTMODSEQ the client last saw
+	KnownUIDs   NumSet // optional: the UIDs the client knows of
+}
+
+// SelectWith selects mailbox ("" means INBOX) with options; see Select.
+func (m *IMAP4) SelectWith(mailbox string, opts SelectOptions) *Command {
+	if mailbox == "" {
+		mailbox = "INBOX"
+	}
 	spec := cmdSelect
-	if readonly {
+	if opts.ReadOnly {
 		spec = cmdExamine
 	}
+	if opts.QResync != nil {
+		qresync := *spec
+		qresync.collects = []string{"VANISHED", "FETCH"}
+		spec = &qresync
+	}
 	c := m.newCommand(spec)
-	c.examine = readonly
-	return c.mailbox(mailbox).issue()
+	c.examine, c.selectName = opts.ReadOnly, mailbox
+	c.mailbox(mailbox)
+	switch q := opts.QResync; {
+	case q != nil:
+		params := fmt.Sprintf("(QRESYNC (%d %d", q.UIDValidity, q.ModSeq)
+		if len(q.KnownUIDs) > 0 {
+			params += " " + q.KnownUIDs.String()
+		}
+		c.needsEnabled = "QRESYNC"
+		c.raw(params + "))")
+	case opts.CondStore:
+		c.raw("(CONDSTORE)")
+	}
+	return c.issue()
+}
+
+// returns reports whether search criteria start with RETURN (RFC 4731).
+func returns(criteria []string) bool {
+	return len(criteria) > 0 && strings.EqualFold(criteria[0], "RETURN")
 }
 
 // SetACL grants who the rights what on mailbox (RFC 4314).
@@ -414,6 +541,12 @@ func (m *IMAP4) Thread(algorithm, charset string, searchCriteria ...string) *Com
 func (m *IMAP4) UID(command string, args ...string) *Command {
 	sub := strings.ToUpper(command)
 	spec := uidSpecs[sub]
+	switch {
+	case sub == "SEARCH" && returns(args):
+		spec = cmdUIDESearch
+	case sub == "FETCH" && len(args) > 1 && strings.Contains(strings.ToUpper(strings.Join(args[1:], " ")), "VANISHED"):
+		spec = cmdUIDFetchVanished
+	}
 	if spec == nil {
 		spec = &commandSpec{}
 		*spec = *cmdUIDOther

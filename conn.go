@@ -96,6 +96,7 @@ func (m *IMAP4) writeLoop() {
 		case c == nil:
 			return
 		}
+		c.alone = c.spec.alone && !(c.spec.aloneOnlyToWait && m.session.sendsWithoutWaiting(c))
 		if !m.waitTurn(c) {
 			c.complete(Result{}, withCommand(m.failure(), c.name))
 			return
@@ -111,7 +112,7 @@ func (m *IMAP4) writeLoop() {
 		if !m.wrote(m.send(c)) {
 			return
 		}
-		if c.spec.alone && !m.finishAlone(c) {
+		if c.alone && !m.finishAlone(c) {
 			return
 		}
 	}
@@ -168,7 +169,7 @@ func (m *IMAP4) popQueueLocked(c **Command) bool {
 func (m *IMAP4) waitTurn(c *Command) bool {
 	var ready func() bool
 	switch {
-	case c.spec.alone:
+	case c.alone:
 		ready = func() bool { return len(m.pending) == 0 }
 	case len(c.collect) > 0:
 		ready = func() bool { return !m.router.busy(c) }
@@ -229,11 +230,14 @@ func (m *IMAP4) admit(c *Command) error {
 		return newError(refusal, c.name, "TLS session already established", nil)
 	case spec.switches == compressSwitch && s.compressed:
 		return newError(refusal, c.name, "compression already active", nil)
+	case c.needsEnabled != "" && !s.enabled[c.needsEnabled]:
+		return newError(ErrError, c.name, c.needsEnabled+" is not enabled: Enable(\""+c.needsEnabled+"\") first", nil)
 	}
 	if spec.selects {
 		m.router.store.flush()
 		s.readonlySeen = false
 		s.examined = c.examine
+		s.selected = SelectedMailbox{Name: c.selectName, ReadOnly: c.examine}
 	} else {
 		for _, typ := range []string{"OK", "NO", "BAD"} {
 			m.router.store.take(typ)
@@ -267,7 +271,7 @@ func (m *IMAP4) send(c *Command) error {
 	c.tag = tag
 	c.mu.Unlock()
 	c.capsAtSend = m.session.capabilityVersion()
-	if c.spec.alone || c.literals() {
+	if c.alone || c.literals() {
 		c.tagged = make(chan struct{})
 	}
 	if len(m.pending) == 0 {
@@ -276,11 +280,11 @@ func (m *IMAP4) send(c *Command) error {
 	m.pending[tag] = c
 	m.router.register(c)
 	q := m.quoter()
-	literalPlus := m.session.hasCapability("LITERAL+")
+	plus, minus := m.session.literalModes()
 	if c.spec.dialog == idleDialog {
 		m.idle, m.idleState, m.idleEnding = c, idleSent, false
 	}
-	if c.spec.dialog != noDialog || c.literals() && !literalPlus {
+	if c.spec.dialog != noDialog || c.syncLiteralAfter(-1, plus, minus) {
 		m.expectContinuationLocked(c)
 	}
 	m.mu.Unlock()
@@ -305,7 +309,8 @@ func (m *IMAP4) send(c *Command) error {
 			line = append(line, '~')
 		}
 		line = strconv.AppendInt(append(line, '{'), int64(len(a.literal)), 10)
-		if literalPlus {
+		waits := !nonSynchronizing(len(a.literal), plus, minus)
+		if !waits {
 			line = append(line, '+')
 		}
 		line = append(line, '}')
@@ -316,11 +321,11 @@ func (m *IMAP4) send(c *Command) error {
 		if _, err := m.w.Write(line); err != nil {
 			return err
 		}
-		if !literalPlus {
+		if waits {
 			if _, ok, err := m.awaitContinuation(c); !ok || err != nil {
 				return err
 			}
-			if c.literalAfter(i) {
+			if c.syncLiteralAfter(i, plus, minus) {
 				m.expectContinuation(c)
 			}
 		}
@@ -344,20 +349,29 @@ func (m *IMAP4) send(c *Command) error {
 	switch {
 	case c.spec.dialog == saslDialog:
 		return m.authenticate(c)
-	case !c.spec.alone && m.moreQueued():
+	case !c.alone && m.moreQueued():
 		return nil // the next command's write or flush sends it too
 	}
 	return m.flush()
 }
 
-// literalAfter reports whether an argument after the i-th is a literal.
-func (c *Command) literalAfter(i int) bool {
+// syncLiteralAfter reports whether an argument after the i-th is a
+// literal that must wait for the server's "+", under the server's literal
+// extensions (plus: LITERAL+, minus: LITERAL-).
+func (c *Command) syncLiteralAfter(i int, plus, minus bool) bool {
 	for _, a := range c.args[i+1:] {
-		if a.isLiteral {
+		if a.isLiteral && !nonSynchronizing(len(a.literal), plus, minus) {
 			return true
 		}
 	}
 	return false
+}
+
+// nonSynchronizing reports whether a literal of n bytes goes as {n+},
+// without waiting for the server's "+": under LITERAL+ always, under
+// LITERAL- up to 4,096 bytes (RFC 7888).
+func nonSynchronizing(n int, plus, minus bool) bool {
+	return plus || minus && n <= 4096
 }
 
 // shownArg is an argument as the debug log shows it: secrets are hidden;
@@ -621,6 +635,9 @@ func (m *IMAP4) untagged(r *response) bool {
 	}
 	loggingOut := m.logout != nil
 	m.mu.Unlock()
+	if owner == nil && m.opts.Unsolicited != nil {
+		m.callbacks.run(callback{unsolicited: m.opts.Unsolicited, response: Untagged{Type: r.typ, Data: r.data}})
+	}
 	if r.typ == "BYE" && !loggingOut {
 		m.fail(newError(ErrAbort, "", "server said BYE: "+r.text, nil))
 		return false

@@ -369,7 +369,7 @@ func dovecotTestMessages(t *testing.T, d *dovecotServer) {
 			"", []string{}, time.Date(2022, 12, 31, 23, 59, 58, 0, time.FixedZone("", -5*3600))},
 	}
 	appends := make([]*Command, len(msgs))
-	for i, msg := range msgs { // issued at once; APPEND runs alone, one after the other
+	for i, msg := range msgs { // issued at once; under LITERAL+ they pipeline
 		appends[i] = m.Append("INBOX", msg.flags, msg.date, msg.raw)
 	}
 	for _, c := range appends {

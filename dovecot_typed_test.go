@@ -49,7 +49,7 @@ func dovecotTestTypedOracle(t *testing.T, d *dovecotServer) {
 	m, _, _ := dovecotLogin(t, d)
 
 	appends := make([]*Command, len(corpus))
-	for i, om := range corpus { // APPEND runs alone: one after the other
+	for i, om := range corpus { // issued at once; under LITERAL+ they pipeline
 		appends[i] = m.Append("INBOX", strings.Join(om.flags, " "), om.date, om.raw)
 	}
 	for _, c := range appends {

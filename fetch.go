@@ -36,12 +36,18 @@ type Section struct {
 
 // Messages returns every FETCH response of r, typed, in the order they
 // arrived. Responses for the same message (some servers send the FLAGS of
-// a message in a response of their own) are merged into one Message.
+// a message in a response of their own) are merged into one Message. Data
+// of other responses that a command collected with them (the VANISHED of
+// a QRESYNC SELECT) is skipped.
 // Malformed data gives an error that names the item and the text.
 func (r Result) Messages() ([]Message, error) {
 	var msgs []Message
 	index := map[uint32]int{} // SeqNum -> index in msgs
 	for dec := newDecoder(r.Data); dec.next(); {
+		if isVanishedData(dec.text[dec.pos:]) { // a QRESYNC SELECT collects VANISHED too
+			dec.pos = len(dec.text)
+			continue
+		}
 		msg, err := dec.message()
 		if err != nil {
 			return msgs, err
@@ -54,6 +60,23 @@ func (r Result) Messages() ([]Message, error) {
 		}
 	}
 	return msgs, nil
+}
+
+// isFetchData reports whether text starts like the data of a FETCH
+// response, "n (", which VANISHED data never does.
+func isFetchData(text string) bool {
+	_, digits, _ := scanNumber(text)
+	return digits > 0 && strings.HasPrefix(text[digits:], " (")
+}
+
+// isVanishedData reports whether text is the data of a VANISHED response,
+// "(EARLIER) 41,43:116" or "405,407", which FETCH data never is.
+func isVanishedData(text string) bool {
+	if len(text) >= 9 && strings.EqualFold(text[:9], "(EARLIER)") {
+		return true
+	}
+	_, ok := parseSeqSet(text)
+	return ok
 }
 
 // ParseMessage parses one FETCH response, such as the data FetchFunc hands

@@ -134,6 +134,16 @@ type Options struct {
 	// is never dropped and does not count. 0 means
 	// DefaultMaxStoredResponses.
 	MaxStoredResponses int
+	// Unsolicited, if set, is called with every untagged response that no
+	// command collects (EXISTS, EXPUNGE, FETCH of flag changes, VANISHED,
+	// RECENT, OK/NO/BAD/BYE with their codes, NOTIFY's events, ...), in
+	// arrival order, on the connection's callback goroutine, where OnDone
+	// callbacks run too: a response that arrived before a command's tagged
+	// reply reaches Unsolicited before that command's callbacks, and it may
+	// issue commands and Wait for them. The response is also stored for
+	// Response and PopUntaggedResponses. Type it with, for example,
+	// Result{Type: "OK", Data: u.Data}.Messages().
+	Unsolicited func(u Untagged)
 	// Logger, if set, receives the debug output instead of DebugWriter:
 	// each line that Debug allows is a record at slog.LevelDebug with the
 	// attributes conn (the Identifier), dir ("C" for what the client sent,

@@ -106,8 +106,38 @@ func (rt *router) route(typ string, num uint32, data []Datum) *Command {
 		return routeFetch(list, num, data)
 	case typ == "STATUS":
 		return routeStatus(list, data)
+	case typ == "ESEARCH":
+		return routeESearch(list, data)
 	}
 	return list[0]
+}
+
+// routeESearch returns the command whose tag the ESEARCH response names
+// in its correlator, (TAG "A282"); one without a correlator goes to a sole
+// collector.
+func routeESearch(list []*Command, data []Datum) *Command {
+	dec := newDecoder(data)
+	var tag string
+	if dec.peek() == '(' {
+		dec.list(func() error {
+			key, err := dec.atom()
+			if err == nil && strings.EqualFold(key, "TAG") && dec.sp() == nil {
+				tag, err = dec.astring()
+			} else if err == nil && dec.sp() == nil {
+				err = dec.skipValue()
+			}
+			return err
+		})
+	}
+	for _, c := range list {
+		if tag != "" && c.tag == tag {
+			return c
+		}
+	}
+	if tag == "" && len(list) == 1 {
+		return list[0]
+	}
+	return nil
 }
 
 // routeFetch returns the oldest command of list whose message set holds
@@ -169,13 +199,17 @@ func fetchUID(data []Datum) uint32 {
 	return uid
 }
 
-// routeStatus returns the oldest STATUS command of list that asked for the
-// mailbox the response names and has no answer yet (each gets one); with
-// none, a sole STATUS command gets it.
+// routeStatus returns the oldest command of list that the STATUS response
+// is for: a LIST with RETURN (STATUS ...) takes every one; a STATUS command
+// takes the one of the mailbox it asked for, once. With none, a sole
+// STATUS command gets it.
 func routeStatus(list []*Command, data []Datum) *Command {
 	name, err := newDecoder(data).astring()
 	if err == nil {
 		for _, c := range list {
+			if c.spec == cmdListStatus {
+				return c
+			}
 			if len(c.collected) > 0 {
 				continue
 			}

@@ -308,6 +308,9 @@ func threadChain(nums []uint32, children []Thread) Thread {
 func (r Result) Vanished() (NumSet, error) {
 	var set NumSet
 	err := eachResponse(r.Data, func(dec *decoder) error {
+		if isFetchData(dec.text) { // a QRESYNC SELECT collects FETCH data too
+			return nil
+		}
 		if dec.peek() == '(' {
 			start := dec.pos
 			if word := dec.token(func(c rune) bool { return c == ' ' }); !strings.EqualFold(word, "(EARLIER)") {

@@ -1,6 +1,7 @@
 package imaplib2
 
 import (
+	"slices"
 	"strings"
 	"sync"
 )
@@ -19,14 +20,15 @@ type imapSession struct {
 	mu          sync.Mutex
 	state       string
 	caps        []string
-	capsVersion int  // counts capability updates
-	utf8        bool // the server confirmed ENABLE UTF8=ACCEPT
-	tls         bool // TLS is active
-	compressed  bool // COMPRESS DEFLATE is active
+	capsVersion int             // counts capability updates
+	utf8        bool            // the server confirmed ENABLE UTF8=ACCEPT
+	enabled     map[string]bool // what the server confirmed in ENABLED (RFC 5161)
+	tls         bool            // TLS is active
+	compressed  bool            // COMPRESS DEFLATE is active
 
-	examined     bool   // the selection was asked for read-only (EXAMINE)
-	readonlySeen bool   // READ-ONLY announced on a read-write selection
-	exists       uint32 // the selected mailbox's EXISTS count
+	examined     bool // the selection was asked for read-only (EXAMINE)
+	readonlySeen bool // READ-ONLY announced on a read-write selection
+	selected     SelectedMailbox
 
 	bye     string // the text of the server's BYE
 	byeSeen bool
@@ -79,6 +81,21 @@ func (s *imapSession) hasCapability(name string) bool {
 	return s.hasCapabilityLocked(name)
 }
 
+// literalModes reports whether the server offers LITERAL+ and LITERAL-
+// (RFC 7888).
+func (s *imapSession) literalModes() (plus, minus bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hasCapabilityLocked("LITERAL+"), s.hasCapabilityLocked("LITERAL-")
+}
+
+// sendsWithoutWaiting reports whether every literal of c goes without
+// waiting for a "+".
+func (s *imapSession) sendsWithoutWaiting(c *Command) bool {
+	plus, minus := s.literalModes()
+	return !c.syncLiteralAfter(-1, plus, minus)
+}
+
 // setCapabilitiesLocked records a capability list. The caller holds s.mu.
 func (s *imapSession) setCapabilitiesLocked(list string) {
 	s.caps = strings.Fields(strings.ToUpper(list))
@@ -102,11 +119,25 @@ func (s *imapSession) observe(r *response, selecting bool) {
 	case "CAPABILITY":
 		s.setCapabilitiesLocked(textOf(r.data))
 	case "ENABLED": // RFC 6855: UTF-8 only once the server says so
-		for _, ext := range strings.Fields(textOf(r.data)) {
-			s.utf8 = s.utf8 || strings.EqualFold(ext, "UTF8=ACCEPT")
+		for _, ext := range strings.Fields(strings.ToUpper(textOf(r.data))) {
+			if s.enabled == nil {
+				s.enabled = map[string]bool{}
+			}
+			s.enabled[ext] = true
+			s.utf8 = s.utf8 || ext == "UTF8=ACCEPT"
 		}
 	case "EXISTS":
-		s.exists = r.num
+		s.selected.Exists = r.num
+	case "RECENT":
+		s.selected.Recent = r.num
+	case "EXPUNGE":
+		s.selected.Exists = max(s.selected.Exists, 1) - 1
+	case "VANISHED":
+		s.selected.vanished(textOf(r.data))
+	case "FLAGS":
+		if flags, err := newTextDecoder(textOf(r.data)).flags(); err == nil {
+			s.selected.Flags = flags
+		}
 	case "BYE":
 		s.bye, s.byeSeen = r.text, true
 	}
@@ -124,7 +155,79 @@ func (s *imapSession) noteCodeLocked(r *response, selecting bool) {
 		if !s.examined && (s.state == SELECTED || selecting) {
 			s.readonlySeen = true
 		}
+		s.selected.ReadOnly = true
+	case "READ-WRITE":
+		s.selected.ReadOnly = false
+	case "UIDVALIDITY":
+		s.selected.UIDValidity = codeNumber(r.detail)
+	case "UIDNEXT":
+		s.selected.UIDNext = codeNumber(r.detail)
+	case "UNSEEN":
+		s.selected.Unseen = codeNumber(r.detail)
+	case "HIGHESTMODSEQ":
+		if n, err := newTextDecoder(r.detail).number64(); err == nil {
+			s.selected.HighestModSeq = n
+		}
+	case "PERMANENTFLAGS":
+		if flags, err := newTextDecoder(r.detail).flags(); err == nil {
+			s.selected.PermanentFlags = flags
+		}
 	}
+}
+
+// codeNumber returns the number a response code carries, or 0.
+func codeNumber(detail string) uint32 {
+	n, _ := newTextDecoder(detail).number()
+	return n
+}
+
+// SelectedMailbox is what the connection knows of the selected mailbox,
+// kept current by the reader from every response, whether a command
+// collects it or not (see IMAP4.Selected).
+type SelectedMailbox struct {
+	Name                  string // as given to SELECT or EXAMINE
+	ReadOnly              bool
+	Exists, Recent        uint32
+	UIDValidity, UIDNext  uint32
+	Unseen                uint32   // [UNSEEN n]: the number of the first unseen message
+	Flags, PermanentFlags []string // FLAGS and [PERMANENTFLAGS (...)]
+	HighestModSeq         uint64   // [HIGHESTMODSEQ n] (CONDSTORE, RFC 7162)
+}
+
+// vanished counts the messages of a VANISHED response out of Exists; a
+// VANISHED (EARLIER) reports messages that were gone before the selection
+// and changes nothing.
+func (sel *SelectedMailbox) vanished(data string) {
+	if strings.HasPrefix(data, "(") {
+		return
+	}
+	set, err := ParseNumSet(data)
+	if err != nil {
+		return
+	}
+	var n uint32
+	for _, r := range set {
+		n += r.Stop - r.Start + 1
+	}
+	sel.Exists -= min(sel.Exists, n)
+}
+
+// Selected returns a snapshot of the selected mailbox, and false when no
+// mailbox is selected. The reader keeps it current as responses arrive:
+// EXISTS, EXPUNGE and VANISHED change the counts, FLAGS and the codes of
+// untagged OK responses (UIDVALIDITY, UIDNEXT, UNSEEN, PERMANENTFLAGS,
+// HIGHESTMODSEQ) and the tagged [READ-ONLY]/[READ-WRITE] the rest.
+func (m *IMAP4) Selected() (SelectedMailbox, bool) {
+	s := &m.session
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != SELECTED {
+		return SelectedMailbox{}, false
+	}
+	sel := s.selected
+	sel.Flags = slices.Clone(sel.Flags)
+	sel.PermanentFlags = slices.Clone(sel.PermanentFlags)
+	return sel, true
 }
 
 // finish applies the effect of the tagged response r of a command of spec
