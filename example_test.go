@@ -240,3 +240,76 @@ func ExampleResult_Mailboxes() {
 	// Gesendete Objekte selectable=true sent=true
 	// Entwürfe selectable=false sent=false
 }
+
+// The loop of a sync tool: on reconnect, QRESYNC brings the local state up
+// to date in one round trip (what vanished, what changed since the last
+// HIGHESTMODSEQ); then IDLE, with Options.Unsolicited applying every flag
+// change and expunge as it arrives.
+func ExampleIMAP4_SelectWith() {
+	type mailboxState struct {
+		uidValidity uint32
+		modSeq      uint64
+		flags       map[uint32][]string // UID -> flags
+	}
+	local := &mailboxState{flags: map[uint32][]string{}} // loaded from disk in a real tool
+	var mu sync.Mutex
+	apply := func(res imaplib2.Result) {
+		msgs, _ := res.Messages()
+		vanished, _ := res.Vanished()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, msg := range msgs {
+			if msg.UID != 0 && msg.Flags != nil {
+				local.flags[msg.UID] = msg.Flags
+			}
+		}
+		if uids, ok := vanished.Nums(); ok {
+			for _, uid := range uids {
+				delete(local.flags, uid)
+			}
+		}
+	}
+	m, err := imaplib2.NewSSL("imap.example.org", &imaplib2.Options{
+		Timeout: time.Minute,
+		Unsolicited: func(u imaplib2.Untagged) { // FETCH of flag changes, VANISHED of expunges
+			if u.Type == "FETCH" || u.Type == "VANISHED" {
+				apply(imaplib2.Result{Type: "OK", Data: u.Data})
+			}
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Logout()
+	if _, err := m.Login("alice", os.Getenv("IMAP_PASSWORD")).Wait(); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := m.Enable("CONDSTORE QRESYNC").Wait(); err != nil {
+		log.Fatal(err)
+	}
+	opts := imaplib2.SelectOptions{CondStore: true}
+	if local.uidValidity != 0 {
+		opts.QResync = &imaplib2.QResync{UIDValidity: local.uidValidity, ModSeq: local.modSeq}
+	}
+	res, err := m.SelectWith("INBOX", opts).Wait()
+	if err != nil {
+		log.Fatal(err)
+	}
+	sel, _ := m.Selected()
+	if sel.UIDValidity != local.uidValidity { // first run, or the mailbox was recreated: fetch everything
+		local.flags = map[uint32][]string{}
+		if res, err = m.UID("FETCH", "1:*", "(FLAGS)").Wait(); err != nil {
+			log.Fatal(err)
+		}
+	}
+	apply(res)
+	local.uidValidity, local.modSeq = sel.UIDValidity, sel.HighestModSeq
+	for {
+		if _, err := m.Idle(10 * time.Minute).Wait(); err != nil {
+			log.Fatal(err) // ErrAbort: reconnect, and QRESYNC catches up
+		}
+		if sel, ok := m.Selected(); ok {
+			local.modSeq = sel.HighestModSeq
+		}
+	}
+}
