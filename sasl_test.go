@@ -1,7 +1,10 @@
 package imaplib2
 
 import (
+	"bufio"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,7 +14,8 @@ import (
 )
 
 // The SASL mechanisms: the RFCs' examples byte for byte, the errors, one
-// exchange per Authenticator.
+// exchange per Authenticator, and transcripts through a socket (the
+// Dovecot suite runs PLAIN and SCRAM against a real server).
 
 // scramExample is an RFC's SCRAM example: user "user", password "pencil".
 type scramExample struct {
@@ -232,4 +236,101 @@ func TestSASLOneMessage(t *testing.T) {
 		_, err = auth([]byte("{}"))
 		assert.Error(t, err, "%s: nor an error answer", name)
 	}
+}
+
+// saslTranscripts run the mechanisms against transcripts through a socket.
+var saslTranscripts = []struct {
+	file string
+	run  func(t *testing.T, m *IMAP4)
+}{
+	{"sasl_plain_ir.txt", func(t *testing.T, m *IMAP4) {
+		err := waitFails(t, m.Authenticate("EXTERNAL", SASLExternal("")))
+		assert.Contains(t, err.Error(), "No client certificate")
+		wrong := SASLPlain("", "alice", "wrong")
+		waitFails(t, m.Authenticate("PLAIN", wrong))
+		c := m.Authenticate("PLAIN", wrong)
+		err = waitFails(t, c)
+		assert.Contains(t, err.Error(), "has served its exchange", "a second exchange fails before it is sent")
+		assert.Equal(t, NONAUTH, m.State())
+		waitOK(t, m.Authenticate("PLAIN", SASLPlain("", "alice", "secret")))
+		assert.Equal(t, AUTH, m.State())
+	}},
+	{"sasl_plain.txt", func(t *testing.T, m *IMAP4) {
+		waitOK(t, m.Authenticate("PLAIN", SASLPlain("", "alice", "secret")))
+		assert.Equal(t, AUTH, m.State())
+	}},
+	{"sasl_scram.txt", func(t *testing.T, m *IMAP4) {
+		x := rfc7677Example
+		err := waitFails(t, m.Authenticate("SCRAM-SHA-256", x.authenticator("pencil")))
+		assert.Contains(t, err.Error(), "BAD AUTHENTICATE cancelled")
+		assert.Contains(t, err.Error(), "SCRAM-SHA-256: server signature does not match")
+		err = waitFails(t, m.Authenticate("SCRAM-SHA-256", x.authenticator("pencil")))
+		assert.Contains(t, err.Error(), "SCRAM-SHA-256: the server reports an error: invalid-proof")
+		assert.Equal(t, NONAUTH, m.State())
+		res := waitOK(t, m.Authenticate("SCRAM-SHA-256", x.authenticator("pencil")))
+		assert.Equal(t, "[CAPABILITY IMAP4rev1 IDLE] Logged in", res.Data[0].Text)
+		assert.Equal(t, AUTH, m.State())
+	}},
+	{"sasl_xoauth2.txt", func(t *testing.T, m *IMAP4) {
+		err := waitFails(t, m.Authenticate("XOAUTH2", SASLXOAuth2("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")))
+		assert.Contains(t, err.Error(), "Invalid credentials (Failure)")
+		assert.Contains(t, err.Error(), `"status":"401"`, "the server's error JSON")
+		assert.Equal(t, NONAUTH, m.State())
+	}},
+	{"sasl_oauthbearer.txt", func(t *testing.T, m *IMAP4) {
+		err := waitFails(t, m.Authenticate("OAUTHBEARER", SASLOAuthBearer("user@example.com", "server.example.com", 143, "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==")))
+		assert.Contains(t, err.Error(), "SASL authentication failed")
+		assert.Contains(t, err.Error(), `"status":"invalid_token"`, "the server's error JSON")
+		assert.Equal(t, NONAUTH, m.State())
+	}},
+}
+
+func TestSASLTranscripts(t *testing.T) {
+	for _, tt := range saslTranscripts {
+		t.Run(tt.file, func(t *testing.T) {
+			tt.run(t, session(t, tt.file, nil))
+		})
+	}
+}
+
+// TestSASLNeverLogged runs the transcripts again with every line in the
+// debug output: no response, challenge, password or token may show there,
+// base64 or decoded.
+func TestSASLNeverLogged(t *testing.T) {
+	for _, tt := range saslTranscripts {
+		t.Run(tt.file, func(t *testing.T) {
+			var log syncBuffer
+			m := session(t, tt.file, &Options{Debug: 4, DebugWriter: &log})
+			tt.run(t, m)
+			m.Shutdown()
+			out := log.String()
+			require.Contains(t, out, "AUTHENTICATE", "the debug output has the exchange")
+			for _, secret := range saslSecrets(t, tt.file) {
+				assert.NotContains(t, out, secret)
+			}
+		})
+	}
+}
+
+// saslSecrets returns what must not appear in the debug output of a SASL
+// transcript: the passwords and tokens the tests use, and every response
+// and challenge, base64 and decoded (each line of a decoded one).
+func saslSecrets(t *testing.T, file string) []string {
+	secrets := []string{"secret", "wrong", "pencil", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg", "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg=="}
+	f, err := os.Open(filepath.Join("testdata", file))
+	require.NoError(t, err)
+	defer f.Close()
+	sasl := regexp.MustCompile(`^(?:S: \+ |C: (?:\$\w+ AUTHENTICATE \S+ )?)([A-Za-z0-9+/]{4,}=*)$`)
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		m := sasl.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		secrets = append(secrets, m[1])
+		decoded, err := base64.StdEncoding.DecodeString(m[1])
+		require.NoError(t, err, m[1])
+		secrets = append(secrets, strings.FieldsFunc(string(decoded), func(r rune) bool { return r < ' ' })...)
+	}
+	require.Greater(t, len(secrets), 6, "the transcript has responses and challenges")
+	return secrets
 }
