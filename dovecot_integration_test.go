@@ -1,6 +1,7 @@
 package imaplib2
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"crypto/tls"
@@ -8,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -45,6 +48,7 @@ func TestDovecot(t *testing.T) {
 		{"Login", dovecotTestLogin},
 		{"LoginCramMD5", dovecotTestCramMD5},
 		{"AuthenticatePlain", dovecotTestAuthenticatePlain},
+		{"SASL", dovecotTestSASL},
 		{"Mailboxes", dovecotTestMailboxes},
 		{"Messages", dovecotTestMessages},
 		{"Extensions", dovecotTestExtensions},
@@ -266,6 +270,90 @@ func dovecotTestAuthenticatePlain(t *testing.T, d *dovecotServer) {
 	res = waitOK(t, m.GetACL("INBOX"))
 	assert.Equal(t, "INBOX "+user+" lrwstipekxacd", res.Data[0].Text)
 	dovecotLogout(t, m)
+}
+
+// dovecotTestSASL: SASLPlain, SASLScram("SHA-1") and SASLScram("SHA-256")
+// with the initial response on the AUTHENTICATE line (SASL-IR, which
+// Dovecot offers) and without it (through dovecotNewWithoutSASLIR), each
+// first with a wrong password (ErrError, not an abort; still NONAUTH), then
+// with the right one. SCRAM succeeds only if Dovecot's signature checks
+// out: a mismatch would cancel the exchange.
+func dovecotTestSASL(t *testing.T, d *dovecotServer) {
+	user, pass := d.newUser(t)
+	mechanisms := []struct {
+		name string
+		auth func(password string) Authenticator
+	}{
+		{"PLAIN", func(password string) Authenticator { return SASLPlain("", user, password) }},
+		{"SCRAM-SHA-1", func(password string) Authenticator { return SASLScram("SHA-1", user, password) }},
+		{"SCRAM-SHA-256", func(password string) Authenticator { return SASLScram("SHA-256", user, password) }},
+	}
+	for _, ir := range []bool{true, false} {
+		for _, mech := range mechanisms {
+			var m *IMAP4
+			if ir {
+				m = dovecotNew(t, d, nil)
+			} else {
+				m = dovecotNewWithoutSASLIR(t, d)
+			}
+			what := fmt.Sprintf("%s (SASL-IR %v)", mech.name, ir)
+			caps := m.Capabilities()
+			require.Contains(t, caps, "AUTH="+mech.name)
+			require.Equal(t, ir, slices.Contains(caps, "SASL-IR"), what)
+
+			err := waitFails(t, m.Authenticate(mech.name, mech.auth("wrong-password")))
+			assert.Contains(t, err.Error(), "[AUTHENTICATIONFAILED]", what)
+			assert.Equal(t, NONAUTH, m.State(), what)
+
+			res := waitOK(t, m.Authenticate(mech.name, mech.auth(pass)))
+			assert.Contains(t, res.Data[0].Text, "Logged in", what)
+			assert.Equal(t, AUTH, m.State(), what)
+			res = waitOK(t, m.MyRights("INBOX"))
+			assert.Equal(t, "INBOX lrwstipekxacd", res.Data[0].Text, "%s: logged in as the owner of INBOX", what)
+			dovecotLogout(t, m)
+		}
+	}
+}
+
+// dovecotNewWithoutSASLIR connects through a proxy that takes SASL-IR out
+// of the capabilities the server announces (Dovecot always offers it), so
+// that AUTHENTICATE goes without an initial response. The proxy ends with
+// the test.
+func dovecotNewWithoutSASLIR(t *testing.T, d *dovecotServer) *IMAP4 {
+	t.Helper()
+	server, err := net.DialTimeout("tcp", net.JoinHostPort(d.Host, strconv.Itoa(d.Port)), 5*time.Second)
+	require.NoError(t, err)
+	client, proxy := net.Pipe()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // client to server, as it is
+		defer wg.Done()
+		io.Copy(server, proxy)
+		server.Close()
+	}()
+	go func() { // server to client, without SASL-IR
+		defer wg.Done()
+		defer proxy.Close()
+		r := bufio.NewReader(server)
+		for {
+			line, err := r.ReadString('\n')
+			if strings.Contains(line, "CAPABILITY") {
+				line = strings.ReplaceAll(line, " SASL-IR", "")
+			}
+			if _, werr := io.WriteString(proxy, line); werr != nil || err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		server.Close()
+		proxy.Close()
+		wg.Wait()
+	})
+	m, err := NewConn(client, &Options{Timeout: time.Minute})
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Shutdown() })
+	return m
 }
 
 // ---------------------------------------------------------------------------
