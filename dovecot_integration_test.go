@@ -49,6 +49,7 @@ func TestDovecot(t *testing.T) {
 		{"LoginCramMD5", dovecotTestCramMD5},
 		{"AuthenticatePlain", dovecotTestAuthenticatePlain},
 		{"SASL", dovecotTestSASL},
+		{"SASLOAuth", dovecotTestSASLOAuth},
 		{"Mailboxes", dovecotTestMailboxes},
 		{"Messages", dovecotTestMessages},
 		{"Extensions", dovecotTestExtensions},
@@ -274,45 +275,67 @@ func dovecotTestAuthenticatePlain(t *testing.T, d *dovecotServer) {
 
 // dovecotTestSASL: SASLPlain, SASLScram("SHA-1") and SASLScram("SHA-256")
 // with the initial response on the AUTHENTICATE line (SASL-IR, which
-// Dovecot offers) and without it (through dovecotNewWithoutSASLIR), each
-// first with a wrong password (ErrError, not an abort; still NONAUTH), then
+// Dovecot offers) and without it, each first with a wrong password, then
 // with the right one. SCRAM succeeds only if Dovecot's signature checks
 // out: a mismatch would cancel the exchange.
 func dovecotTestSASL(t *testing.T, d *dovecotServer) {
 	user, pass := d.newUser(t)
-	mechanisms := []struct {
-		name string
-		auth func(password string) Authenticator
-	}{
-		{"PLAIN", func(password string) Authenticator { return SASLPlain("", user, password) }},
-		{"SCRAM-SHA-1", func(password string) Authenticator { return SASLScram("SHA-1", user, password) }},
-		{"SCRAM-SHA-256", func(password string) Authenticator { return SASLScram("SHA-256", user, password) }},
-	}
 	for _, ir := range []bool{true, false} {
-		for _, mech := range mechanisms {
-			var m *IMAP4
-			if ir {
-				m = dovecotNew(t, d, nil)
-			} else {
-				m = dovecotNewWithoutSASLIR(t, d)
-			}
-			what := fmt.Sprintf("%s (SASL-IR %v)", mech.name, ir)
-			caps := m.Capabilities()
-			require.Contains(t, caps, "AUTH="+mech.name)
-			require.Equal(t, ir, slices.Contains(caps, "SASL-IR"), what)
-
-			err := waitFails(t, m.Authenticate(mech.name, mech.auth("wrong-password")))
-			assert.Contains(t, err.Error(), "[AUTHENTICATIONFAILED]", what)
-			assert.Equal(t, NONAUTH, m.State(), what)
-
-			res := waitOK(t, m.Authenticate(mech.name, mech.auth(pass)))
-			assert.Contains(t, res.Data[0].Text, "Logged in", what)
-			assert.Equal(t, AUTH, m.State(), what)
-			res = waitOK(t, m.MyRights("INBOX"))
-			assert.Equal(t, "INBOX lrwstipekxacd", res.Data[0].Text, "%s: logged in as the owner of INBOX", what)
-			dovecotLogout(t, m)
+		for mechanism, auth := range map[string]func(password string) Authenticator{
+			"PLAIN":         func(password string) Authenticator { return SASLPlain("", user, password) },
+			"SCRAM-SHA-1":   func(password string) Authenticator { return SASLScram("SHA-1", user, password) },
+			"SCRAM-SHA-256": func(password string) Authenticator { return SASLScram("SHA-256", user, password) },
+		} {
+			err := dovecotAuthenticate(t, d, ir, mechanism, auth("wrong-password"), auth(pass))
+			assert.Contains(t, err.Error(), "[AUTHENTICATIONFAILED]", "%s (SASL-IR %v)", mechanism, ir)
 		}
 	}
+}
+
+// dovecotTestSASLOAuth: SASLXOAuth2 and SASLOAuthBearer against Dovecot's
+// oauth2 passdb, which asks the fixture's introspection endpoint about the
+// token, with and without SASL-IR: first a token the endpoint does not
+// know, refused with the error JSON as a challenge (answered as each
+// mechanism says; the command's error holds the JSON), then a good one.
+func dovecotTestSASLOAuth(t *testing.T, d *dovecotServer) {
+	user, token := d.newOAuthUser(t)
+	for _, ir := range []bool{true, false} {
+		xoauth2 := dovecotAuthenticate(t, d, ir, "XOAUTH2", SASLXOAuth2(user, "unknown-token"), SASLXOAuth2(user, token))
+		assert.Contains(t, xoauth2.Error(), `(server said: {"status":"401","schemes":"bearer","scope":"mail"})`, "SASL-IR %v", ir)
+		oauthBearer := dovecotAuthenticate(t, d, ir, "OAUTHBEARER",
+			SASLOAuthBearer(user, d.Host, d.Port, "unknown-token"), SASLOAuthBearer(user, d.Host, d.Port, token))
+		assert.Contains(t, oauthBearer.Error(), `(server said: {"status":"invalid_token"})`, "SASL-IR %v", ir)
+	}
+}
+
+// dovecotAuthenticate connects, offered SASL-IR or (through
+// dovecotNewWithoutSASLIR) not, and authenticates with mechanism: with
+// bad, which must fail with ErrError, not an abort, and leave the state
+// NONAUTH; then with good, which must log in as the owner of INBOX. It
+// logs out and returns bad's error.
+func dovecotAuthenticate(t *testing.T, d *dovecotServer, ir bool, mechanism string, bad, good Authenticator) error {
+	t.Helper()
+	what := fmt.Sprintf("%s (SASL-IR %v)", mechanism, ir)
+	var m *IMAP4
+	if ir {
+		m = dovecotNew(t, d, nil)
+	} else {
+		m = dovecotNewWithoutSASLIR(t, d)
+	}
+	caps := m.Capabilities()
+	require.Contains(t, caps, "AUTH="+mechanism)
+	require.Equal(t, ir, slices.Contains(caps, "SASL-IR"), what)
+
+	err := waitFails(t, m.Authenticate(mechanism, bad))
+	assert.Equal(t, NONAUTH, m.State(), what)
+
+	res := waitOK(t, m.Authenticate(mechanism, good))
+	assert.Contains(t, res.Data[0].Text, "Logged in", what)
+	assert.Equal(t, AUTH, m.State(), what)
+	res = waitOK(t, m.MyRights("INBOX"))
+	assert.Equal(t, "INBOX lrwstipekxacd", res.Data[0].Text, "%s: logged in as the owner of INBOX", what)
+	dovecotLogout(t, m)
+	return err
 }
 
 // dovecotNewWithoutSASLIR connects through a proxy that takes SASL-IR out
