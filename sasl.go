@@ -81,8 +81,8 @@ func SASLXOAuth2(username, accessToken string) Authenticator {
 // exchange: make a new one for each Authenticate.
 func SASLOAuthBearer(username, host string, port int, accessToken string) Authenticator {
 	var invalid error
-	if strings.ContainsRune(host+accessToken, 1) {
-		invalid = errors.New("OAUTHBEARER: the host and token may not hold a ^A")
+	if strings.ContainsRune(username+host+accessToken, 1) {
+		invalid = errors.New("OAUTHBEARER: the username, host and token may not hold a ^A")
 	}
 	var b strings.Builder
 	b.WriteString("n,")

@@ -226,13 +226,14 @@ func TestSASLOneMessage(t *testing.T) {
 	}
 
 	for name, auth := range map[string]Authenticator{
-		"PLAIN":       SASLPlain("", "al\x00ice", "secret"),
-		"EXTERNAL":    SASLExternal("a\x00b"),
-		"XOAUTH2":     SASLXOAuth2("alice", "to\x01ken"),
-		"OAUTHBEARER": SASLOAuthBearer("alice", "host", 143, "to\x01ken"),
+		"PLAIN":        SASLPlain("", "al\x00ice", "secret"),
+		"EXTERNAL":     SASLExternal("a\x00b"),
+		"XOAUTH2":      SASLXOAuth2("alice", "to\x01ken"),
+		"OAUTHBEARER":  SASLOAuthBearer("alice", "host", 143, "to\x01ken"),
+		"OAUTHBEARER ": SASLOAuthBearer("al\x01ice", "host", 143, "token"),
 	} {
 		_, err := auth(nil)
-		assert.ErrorContains(t, err, name+": ", "a separator in a field")
+		assert.ErrorContains(t, err, strings.TrimSpace(name)+": ", "a separator in a field")
 		_, err = auth([]byte("{}"))
 		assert.Error(t, err, "%s: nor an error answer", name)
 	}
