@@ -2,6 +2,7 @@ package imaplib2
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -79,11 +80,35 @@ func (m *IMAP4) authenticate(c *Command) error {
 	}
 }
 
+// failure returns the ErrError of c's tagged NO or BAD, text. For
+// AUTHENTICATE the text ends with the server's last challenge, when it is
+// text, and the Authenticator's error is the cause.
+func (c *Command) failure(text string) error {
+	e := newError(ErrError, c.name, text, c.authErr)
+	if said := c.saslFailure(); said != "" {
+		e.Text += said
+		e.said = said
+	}
+	return e
+}
+
+// debugText is err as the debug log shows it: without the SASL challenge
+// that a failed AUTHENTICATE's error quotes, as challenges never appear in
+// debug output.
+func debugText(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.said != "" {
+		return strings.Replace(err.Error(), e.said, " (server said: <redacted>)", 1)
+	}
+	return err.Error()
+}
+
 // saslFailure returns what a failed AUTHENTICATE adds to its error: the
 // server's last challenge, when it is text (the error that XOAUTH2 and
-// OAUTHBEARER send as a challenge, RFC 7628), or "".
+// OAUTHBEARER send as a challenge, RFC 7628; Gmail's ends with a newline,
+// which is dropped), or "".
 func (c *Command) saslFailure() string {
-	text := string(c.lastChallenge)
+	text := strings.TrimSpace(string(c.lastChallenge))
 	if text == "" || !utf8.ValidString(text) || strings.IndexFunc(text, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0 {
 		return ""
 	}

@@ -137,7 +137,7 @@ func (c *Command) complete(res Result, err error) {
 	close(c.done)
 	c.mu.Unlock()
 	if err != nil {
-		c.m.debug.event(debugState, c.tag, "%s => %v", c.name, err)
+		c.m.debug.event(debugState, c.tag, "%s => %s", c.name, debugText(err))
 	}
 	for _, fn := range callbacks {
 		c.m.callbacks.run(callback{fn: fn, c: c})

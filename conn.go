@@ -737,9 +737,9 @@ func (m *IMAP4) resultLocked(c *Command, r *response, readonly bool) (Result, er
 	}
 	switch {
 	case r.typ == "BAD":
-		return Result{}, newError(ErrError, c.name, "BAD "+r.text+c.saslFailure(), c.authErr)
+		return Result{}, c.failure("BAD " + r.text)
 	case r.typ == "NO" && c.spec.failsOnNO:
-		return Result{}, newError(ErrError, c.name, "NO "+r.text+c.saslFailure(), c.authErr)
+		return Result{}, c.failure("NO " + r.text)
 	case readonly:
 		return Result{}, newError(ErrReadonly, c.name, "mailbox is not writable", nil)
 	case r.typ == "NO" || len(c.collect) == 0:

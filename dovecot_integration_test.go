@@ -1,6 +1,7 @@
 package imaplib2
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"crypto/tls"
@@ -8,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -45,6 +48,8 @@ func TestDovecot(t *testing.T) {
 		{"Login", dovecotTestLogin},
 		{"LoginCramMD5", dovecotTestCramMD5},
 		{"AuthenticatePlain", dovecotTestAuthenticatePlain},
+		{"SASL", dovecotTestSASL},
+		{"SASLOAuth", dovecotTestSASLOAuth},
 		{"Mailboxes", dovecotTestMailboxes},
 		{"Messages", dovecotTestMessages},
 		{"Extensions", dovecotTestExtensions},
@@ -267,6 +272,112 @@ func dovecotTestAuthenticatePlain(t *testing.T, d *dovecotServer) {
 	res = waitOK(t, m.GetACL("INBOX"))
 	assert.Equal(t, "INBOX "+user+" lrwstipekxacd", res.Data[0].Text)
 	dovecotLogout(t, m)
+}
+
+// dovecotTestSASL: SASLPlain, SASLScram("SHA-1") and SASLScram("SHA-256")
+// with the initial response on the AUTHENTICATE line (SASL-IR, which
+// Dovecot offers) and without it, each first with a wrong password, then
+// with the right one. SCRAM succeeds only if Dovecot's signature checks
+// out: a mismatch would cancel the exchange.
+func dovecotTestSASL(t *testing.T, d *dovecotServer) {
+	user, pass := d.newUser(t)
+	for _, ir := range []bool{true, false} {
+		for mechanism, auth := range map[string]func(password string) Authenticator{
+			"PLAIN":         func(password string) Authenticator { return SASLPlain("", user, password) },
+			"SCRAM-SHA-1":   func(password string) Authenticator { return SASLScram("SHA-1", user, password) },
+			"SCRAM-SHA-256": func(password string) Authenticator { return SASLScram("SHA-256", user, password) },
+		} {
+			err := dovecotAuthenticate(t, d, ir, mechanism, auth("wrong-password"), auth(pass))
+			assert.Contains(t, err.Error(), "[AUTHENTICATIONFAILED]", "%s (SASL-IR %v)", mechanism, ir)
+		}
+	}
+}
+
+// dovecotTestSASLOAuth: SASLXOAuth2 and SASLOAuthBearer against Dovecot's
+// oauth2 passdb, which asks the fixture's introspection endpoint about the
+// token, with and without SASL-IR: first a token the endpoint does not
+// know, refused with the error JSON as a challenge (answered as each
+// mechanism says; the command's error holds the JSON), then a good one.
+func dovecotTestSASLOAuth(t *testing.T, d *dovecotServer) {
+	user, token := d.newOAuthUser(t)
+	for _, ir := range []bool{true, false} {
+		xoauth2 := dovecotAuthenticate(t, d, ir, "XOAUTH2", SASLXOAuth2(user, "unknown-token"), SASLXOAuth2(user, token))
+		assert.Contains(t, xoauth2.Error(), `(server said: {"status":"401","schemes":"bearer","scope":"mail"})`, "SASL-IR %v", ir)
+		oauthBearer := dovecotAuthenticate(t, d, ir, "OAUTHBEARER",
+			SASLOAuthBearer(user, d.Host, d.Port, "unknown-token"), SASLOAuthBearer(user, d.Host, d.Port, token))
+		assert.Contains(t, oauthBearer.Error(), `(server said: {"status":"invalid_token"})`, "SASL-IR %v", ir)
+	}
+}
+
+// dovecotAuthenticate connects, offered SASL-IR or (through
+// dovecotNewWithoutSASLIR) not, and authenticates with mechanism: with
+// bad, which must fail with ErrError, not an abort, and leave the state
+// NONAUTH; then with good, which must log in as the owner of INBOX. It
+// logs out and returns bad's error.
+func dovecotAuthenticate(t *testing.T, d *dovecotServer, ir bool, mechanism string, bad, good Authenticator) error {
+	t.Helper()
+	what := fmt.Sprintf("%s (SASL-IR %v)", mechanism, ir)
+	var m *IMAP4
+	if ir {
+		m = dovecotNew(t, d, nil)
+	} else {
+		m = dovecotNewWithoutSASLIR(t, d)
+	}
+	caps := m.Capabilities()
+	require.Contains(t, caps, "AUTH="+mechanism)
+	require.Equal(t, ir, slices.Contains(caps, "SASL-IR"), what)
+
+	err := waitFails(t, m.Authenticate(mechanism, bad))
+	assert.Equal(t, NONAUTH, m.State(), what)
+
+	res := waitOK(t, m.Authenticate(mechanism, good))
+	assert.Contains(t, res.Data[0].Text, "Logged in", what)
+	assert.Equal(t, AUTH, m.State(), what)
+	res = waitOK(t, m.MyRights("INBOX"))
+	assert.Equal(t, "INBOX lrwstipekxacd", res.Data[0].Text, "%s: logged in as the owner of INBOX", what)
+	dovecotLogout(t, m)
+	return err
+}
+
+// dovecotNewWithoutSASLIR connects through a proxy that takes SASL-IR out
+// of the capabilities the server announces (Dovecot always offers it), so
+// that AUTHENTICATE goes without an initial response. The proxy ends with
+// the test.
+func dovecotNewWithoutSASLIR(t *testing.T, d *dovecotServer) *IMAP4 {
+	t.Helper()
+	server, err := net.DialTimeout("tcp", net.JoinHostPort(d.Host, strconv.Itoa(d.Port)), 5*time.Second)
+	require.NoError(t, err)
+	client, proxy := net.Pipe()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // client to server, as it is
+		defer wg.Done()
+		io.Copy(server, proxy)
+		server.Close()
+	}()
+	go func() { // server to client, without SASL-IR
+		defer wg.Done()
+		defer proxy.Close()
+		r := bufio.NewReader(server)
+		for {
+			line, err := r.ReadString('\n')
+			if strings.Contains(line, "CAPABILITY") {
+				line = strings.ReplaceAll(line, " SASL-IR", "")
+			}
+			if _, werr := io.WriteString(proxy, line); werr != nil || err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		server.Close()
+		proxy.Close()
+		wg.Wait()
+	})
+	m, err := NewConn(client, &Options{Timeout: time.Minute})
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Shutdown() })
+	return m
 }
 
 // ---------------------------------------------------------------------------

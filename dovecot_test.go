@@ -9,11 +9,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +51,9 @@ type dovecotServer struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the master has exited
 	next   atomic.Int64  // last user number handed out by newUser
+
+	introspection *httptest.Server // the OAuth 2.0 token introspection endpoint (RFC 7662) of the oauth2 passdb
+	tokens        sync.Map         // the valid tokens: token -> user
 }
 
 var (
@@ -114,6 +120,44 @@ func (d *dovecotServer) addUser(user, password string) error {
 	return os.WriteFile(filepath.Join(d.Dir, "users", user), []byte(line), 0o644)
 }
 
+// newOAuthUser adds a user, like newUser, whose passdb is oauth2 (its
+// name starts with "oauth", which the oauth2 passdb's username_filter
+// asks for): it logs in with XOAUTH2 or OAUTHBEARER and the token this
+// returns, which the introspection endpoint reports active for that user.
+func (d *dovecotServer) newOAuthUser(t testing.TB) (user, token string) {
+	t.Helper()
+	user = fmt.Sprintf("oauth%d", d.next.Add(1))
+	if err := d.addUser(user, rand.Text()); err != nil {
+		t.Fatalf("adding dovecot user: %v", err)
+	}
+	token = "token-" + rand.Text()
+	d.tokens.Store(token, user)
+	return user, token
+}
+
+// introspect is the token introspection endpoint (RFC 7662) that the
+// oauth2 passdb posts tokens to: active, with the user's name, for the
+// tokens newOAuthUser handed out; inactive for any other.
+func (d *dovecotServer) introspect(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	user, ok := d.tokens.Load(r.PostFormValue("token"))
+	if !ok {
+		io.WriteString(w, `{"active":false}`)
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{"active": true, "username": user})
+}
+
+// dovecotOAuth2Conf configures the oauth2 passdb; the argument is the
+// introspection endpoint's URL.
+const dovecotOAuth2Conf = `
+introspection_mode = post
+introspection_url = %s/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+`
+
 // dovecotMailConf is shared by the daemon and the stream configurations.
 const dovecotMailConf = `
 mail_location = maildir:~/Maildir
@@ -152,8 +196,13 @@ ssl = yes
 ssl_cert = <%[1]s/cert.pem
 ssl_key = <%[1]s/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256 xoauth2 oauthbearer
 auth_failure_delay = 0
+passdb {
+  driver = oauth2
+  args = %[1]s/oauth2.conf
+  username_filter = oauth*
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %[1]s/users/%%u
@@ -228,6 +277,16 @@ func launchDovecot() (*dovecotServer, error) {
 			return fail(err)
 		}
 	}
+	d.startIntrospection()
+	fail = func(err error) (*dovecotServer, error) {
+		d.introspection.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	oauth2 := fmt.Sprintf(dovecotOAuth2Conf, d.introspection.URL)
+	if err := os.WriteFile(filepath.Join(dir, "oauth2.conf"), []byte(oauth2), 0o644); err != nil {
+		return fail(err)
+	}
 	stream := filepath.Join(dir, "stream.conf")
 	if err := os.WriteFile(stream, []byte(fmt.Sprintf(dovecotStreamConf, dir)+dovecotMailConf), 0o644); err != nil {
 		return fail(err)
@@ -243,6 +302,22 @@ func launchDovecot() (*dovecotServer, error) {
 			return fail(err)
 		}
 	}
+}
+
+// startIntrospection starts the introspection endpoint. A goroutine that
+// ends at once starts it, so that the leak checker traces neither the
+// server's goroutines nor those of its connections to the test that
+// happened to start Dovecot. Keep-alives are off: every connection ends
+// with its request.
+func (d *dovecotServer) startIntrospection() {
+	started := make(chan struct{})
+	go func() {
+		defer close(started)
+		d.introspection = httptest.NewUnstartedServer(http.HandlerFunc(d.introspect))
+		d.introspection.Config.SetKeepAlivesEnabled(false)
+		d.introspection.Start()
+	}()
+	<-started
 }
 
 // streamCommand returns a sh -c command running the standalone imap binary
@@ -354,6 +429,7 @@ func (d *dovecotServer) logTail() string {
 // IMAPLIB2_KEEP_DOVECOT is set (to read its logs and configuration).
 func (d *dovecotServer) stop() {
 	d.kill()
+	d.introspection.Close()
 	if os.Getenv("IMAPLIB2_KEEP_DOVECOT") != "" {
 		fmt.Fprintf(os.Stderr, "kept dovecot dir %s\n", d.Dir)
 		return

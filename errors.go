@@ -39,6 +39,8 @@ type Error struct {
 	Command string // the IMAP command that failed, e.g. "SELECT"; "" if none
 	Text    string // what happened, e.g. the server's response text
 	Err     error  // the underlying cause, if any
+
+	said string // the end of Text that quotes a SASL challenge, which the debug log leaves out
 }
 
 // Error formats the error as "imaplib2: COMMAND: text: cause".
