@@ -59,19 +59,26 @@ func (m *IMAP4) authenticate(c *Command) error {
 			return err
 		}
 		challenge := decodeChallenge(text)
-		if c.clientFirst && !c.answered {
+		first := c.clientFirst && !c.answered
+		if first {
 			challenge = nil // the server's empty challenge asks for the initial response
-		} else {
-			c.lastChallenge = challenge
 		}
 		c.answered = true
 		answer := "*"
-		if response, err := c.auth(challenge); err != nil {
-			c.authErr = err
-			m.debug.event(debugState, c.tag, "AUTHENTICATE cancelled: %v", err)
+		response, authErr := c.auth(challenge)
+		if authErr != nil {
+			m.debug.event(debugState, c.tag, "AUTHENTICATE cancelled: %v", authErr)
 		} else {
 			answer = base64.StdEncoding.EncodeToString(response)
 		}
+		m.mu.Lock() // the reader reads them when the tagged reply comes
+		if !first {
+			c.lastChallenge = challenge
+		}
+		if authErr != nil {
+			c.authErr = authErr
+		}
+		m.mu.Unlock()
 		m.expectContinuation(c) // before the answer: the server may reply at once
 		m.debug.sent(c.tag, "<redacted>")
 		if _, err := m.w.WriteString(answer + "\r\n"); err != nil {

@@ -43,8 +43,9 @@ type Command struct {
 	keptCode  string  // the data of the response code its description keeps
 
 	// AUTHENTICATE, owned by the writer: the mechanism's client speaks
-	// first; the initial response was given; the last challenge after it;
-	// why the Authenticator cancelled the exchange.
+	// first; the initial response was given. Written by the writer under
+	// m.mu, read by the reader: the last challenge after the initial
+	// response; why the Authenticator cancelled the exchange.
 	clientFirst, answered bool
 	lastChallenge         []byte
 	authErr               error

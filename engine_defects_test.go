@@ -867,3 +867,25 @@ S: $2 OK done
 	assert.Equal(t, []Datum{txt(`2 (FLAGS (\Seen))`)}, res.Data)
 	assert.NotContains(t, untaggedTypes(m.PopUntaggedResponses()), "FETCH", "the FETCH is the command's, not unsolicited")
 }
+
+// TestAuthenticateChallengeThenNO: a server that sends a challenge and its
+// tagged NO back to back, without waiting for the answer: the writer
+// records the challenge while the reader completes the command; under the
+// race detector this proves they are ordered.
+func TestAuthenticateChallengeThenNO(t *testing.T) {
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] ready
+C: $1 AUTHENTICATE XOAUTH2
+S: +
+C* .+
+S: + eyJzdGF0dXMiOiI0MDAifQ==
+S: $1 NO [AUTHENTICATIONFAILED] Invalid credentials
+C: 
+C: $2 NOOP
+S: $2 OK done
+`), nil)
+	_, err := waitResult(t, m.Authenticate("XOAUTH2", SASLXOAuth2("alice", "token")))
+	require.ErrorIs(t, err, ErrError)
+	require.NotErrorIs(t, err, ErrAbort)
+	wait(t, m.Noop())
+}
