@@ -65,6 +65,13 @@ func TestDovecot(t *testing.T) {
 		{"EnableUTF8AcceptNotOffered", dovecotTestEnableUTF8NotOffered},
 		{"PipelinedSearches", dovecotTestPipelinedSearches},
 		{"TypedOracle", dovecotTestTypedOracle},
+		{"Resync", dovecotTestResync},
+		{"MoveCopyUID", dovecotTestMoveCopyUID},
+		{"Notify", dovecotTestNotify},
+		{"ListStatus", dovecotTestListStatus},
+		{"Selected", dovecotTestSelected},
+		{"PipelinedAppend", dovecotTestPipelinedAppend},
+		{"ESearchPipelined", dovecotTestESearchPipelined},
 	}
 	t.Run("group", func(t *testing.T) {
 		for _, tt := range tests {

@@ -164,6 +164,20 @@ mail_location = maildir:~/Maildir
 namespace inbox {
   inbox = yes
   separator = /
+  # RFC 6154 attributes of these names, once a test creates them (not
+  # auto-created: a new user's LIST is INBOX alone)
+  mailbox Sent {
+    special_use = \Sent
+  }
+  mailbox Trash {
+    special_use = \Trash
+  }
+  mailbox Drafts {
+    special_use = \Drafts
+  }
+  mailbox Junk {
+    special_use = \Junk
+  }
 }
 mail_plugins = $mail_plugins acl quota zlib
 protocol imap {
