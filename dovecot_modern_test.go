@@ -398,17 +398,6 @@ func dovecotTestNotify(t *testing.T, d *dovecotServer) {
 	dovecotLogout(t, a)
 }
 
-// drain empties ch of what is there now.
-func drain[T any](ch chan T) {
-	for {
-		select {
-		case <-ch:
-		default:
-			return
-		}
-	}
-}
-
 // awaitUnsolicited receives from events, at most waitLimit in all, until
 // an untagged response that want accepts arrives, and returns it.
 func awaitUnsolicited(t *testing.T, events <-chan Untagged, what string, want func(Untagged) bool) Untagged {

@@ -348,16 +348,13 @@ func (t *tour) headers() error {
 
 func (t *tour) open() error {
 	start := time.Now()
-	res, err := t.m.Select("INBOX", t.readOnly).Wait()
-	if err != nil {
+	if _, err := t.m.Select("INBOX", t.readOnly).Wait(); err != nil {
 		return err
 	}
-	if t.exists, err = strconv.Atoi(res.Data[0].Text); err != nil {
-		return fmt.Errorf("EXISTS %q: %w", res.Data[0].Text, err)
-	}
+	sel, _ := t.m.Selected()
+	t.exists = int(sel.Exists)
 	name := map[bool]string{false: "SELECT", true: "EXAMINE"}[t.readOnly]
-	t.say(name, start, "INBOX: %d messages (EXISTS), UIDVALIDITY %s, state %s",
-		t.exists, t.m.Response("UIDVALIDITY").Data[0].Text, t.m.State())
+	t.say(name, start, "INBOX: %d messages, UIDVALIDITY %d, state %s (typed: Selected)", sel.Exists, sel.UIDValidity, t.m.State())
 	return nil
 }
 
@@ -367,8 +364,11 @@ func (t *tour) search() error {
 	if err != nil {
 		return err
 	}
-	found := strings.Fields(res.Data[0].Text)
-	t.say("SEARCH", start, "ALL matched %d messages", len(found))
+	found, err := res.Nums()
+	if err != nil {
+		return err
+	}
+	t.say("SEARCH", start, "ALL matched %d messages (typed: Result.Nums)", len(found))
 	if !t.readOnly && len(found) != numMessages {
 		return fmt.Errorf("SEARCH ALL found %d messages, want %d", len(found), numMessages)
 	}
