@@ -74,6 +74,7 @@ func (m *IMAP4) authenticate(c *Command) error {
 		m.mu.Lock() // the reader reads them when the tagged reply comes
 		if !first {
 			c.lastChallenge = challenge
+			c.challenges++
 		}
 		if authErr != nil {
 			c.authErr = authErr
@@ -108,6 +109,14 @@ func debugText(err error) string {
 		return strings.Replace(err.Error(), e.said, " (server said: <redacted>)", 1)
 	}
 	return err.Error()
+}
+
+// unprovenLocked reports whether c, an AUTHENTICATE the server accepted,
+// ended before the server proved itself: a SCRAM exchange (RFC 5802)
+// whose server-final message, the server's signature, the Authenticator
+// never saw, so that it could not check it. The caller holds m.mu.
+func (c *Command) unprovenLocked() bool {
+	return c.spec.dialog == saslDialog && strings.HasPrefix(c.mechanism, "SCRAM-") && c.challenges < 2
 }
 
 // saslFailure returns what a failed AUTHENTICATE adds to its error: the

@@ -47,7 +47,9 @@ type Command struct {
 	// m.mu, read by the reader: the last challenge after the initial
 	// response; why the Authenticator cancelled the exchange.
 	clientFirst, answered bool
+	mechanism             string
 	lastChallenge         []byte
+	challenges            int // challenges after the initial response
 	authErr               error
 	capsAtSend            int // capability updates before the command was sent
 	idleTimer             *time.Timer

@@ -70,7 +70,7 @@ func (m *IMAP4) Authenticate(mechanism string, auth Authenticator) *Command {
 		return c.add(arg{}, fmt.Errorf("no authentication function")).issue()
 	}
 	mechanism = strings.ToUpper(mechanism)
-	c.auth, c.clientFirst = auth, clientFirst(mechanism)
+	c.auth, c.clientFirst, c.mechanism = auth, clientFirst(mechanism), mechanism
 	return c.raw(mechanism).issue()
 }
 

@@ -272,6 +272,13 @@ var saslTranscripts = []struct {
 		assert.Equal(t, "[CAPABILITY IMAP4rev1 IDLE] Logged in", res.Data[0].Text)
 		assert.Equal(t, AUTH, m.State())
 	}},
+	{"sasl_scram_unproven.txt", func(t *testing.T, m *IMAP4) {
+		_, err := waitResult(t, m.Authenticate("SCRAM-SHA-256", rfc7677Example.authenticator("pencil")))
+		require.ErrorIs(t, err, ErrError)
+		assert.Contains(t, err.Error(), "without proving it knows the password")
+		_, err = waitResult(t, m.Noop())
+		assert.ErrorIs(t, err, ErrAbort, "the connection to an unproven server is dropped")
+	}},
 	{"sasl_xoauth2.txt", func(t *testing.T, m *IMAP4) {
 		err := waitFails(t, m.Authenticate("XOAUTH2", SASLXOAuth2("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")))
 		assert.Contains(t, err.Error(), "Invalid credentials (Failure)")
