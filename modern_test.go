@@ -76,7 +76,7 @@ S: $4 OK expunged
 	require.True(t, ok)
 	assert.Equal(t, SelectedMailbox{Name: "INBOX", Exists: 314, Recent: 15, UIDValidity: 67890007, UIDNext: 567,
 		Flags: []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft`}, PermanentFlags: []string{`\Deleted`, `\Seen`, `\*`},
-		HighestModSeq: 20060115194045000}, sel)
+		HighestModSeq: 20060115194045308}, sel, "HIGHESTMODSEQ, then the largest MODSEQ of a FETCH (the RFC's example has one above it)")
 
 	res = wait(t, m.UID("FETCH", "300:500", "(FLAGS) (CHANGEDSINCE 12345 VANISHED)"))
 	vanished, err = res.Vanished()

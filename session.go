@@ -134,6 +134,10 @@ func (s *imapSession) observe(r *response, selecting bool) {
 		s.selected.Exists = max(s.selected.Exists, 1) - 1
 	case "VANISHED":
 		s.selected.vanished(textOf(r.data))
+	case "FETCH":
+		if s.selected.HighestModSeq != 0 { // CONDSTORE is on: follow the MODSEQ of changes
+			s.selected.HighestModSeq = max(s.selected.HighestModSeq, fetchModSeq(textOf(r.data)))
+		}
 	case "FLAGS":
 		if flags, err := newTextDecoder(textOf(r.data)).flags(); err == nil {
 			s.selected.Flags = flags
@@ -175,6 +179,17 @@ func (s *imapSession) noteCodeLocked(r *response, selecting bool) {
 	}
 }
 
+// fetchModSeq returns the MODSEQ a FETCH response's first line carries,
+// or 0.
+func fetchModSeq(text string) uint64 {
+	i := strings.Index(text, "MODSEQ (")
+	if i < 0 {
+		return 0
+	}
+	n, _ := newTextDecoder(text[i+len("MODSEQ ("):]).number64()
+	return n
+}
+
 // codeNumber returns the number a response code carries, or 0.
 func codeNumber(detail string) uint32 {
 	n, _ := newTextDecoder(detail).number()
@@ -191,7 +206,7 @@ type SelectedMailbox struct {
 	UIDValidity, UIDNext  uint32
 	Unseen                uint32   // [UNSEEN n]: the number of the first unseen message
 	Flags, PermanentFlags []string // FLAGS and [PERMANENTFLAGS (...)]
-	HighestModSeq         uint64   // [HIGHESTMODSEQ n] (CONDSTORE, RFC 7162)
+	HighestModSeq         uint64   // [HIGHESTMODSEQ n] (CONDSTORE, RFC 7162), then the largest MODSEQ of a FETCH since
 }
 
 // vanished counts the messages of a VANISHED response out of Exists; a
@@ -216,7 +231,9 @@ func (sel *SelectedMailbox) vanished(data string) {
 // mailbox is selected. The reader keeps it current as responses arrive:
 // EXISTS, EXPUNGE and VANISHED change the counts, FLAGS and the codes of
 // untagged OK responses (UIDVALIDITY, UIDNEXT, UNSEEN, PERMANENTFLAGS,
-// HIGHESTMODSEQ) and the tagged [READ-ONLY]/[READ-WRITE] the rest.
+// HIGHESTMODSEQ) and the tagged [READ-ONLY]/[READ-WRITE] the rest; under
+// CONDSTORE, HighestModSeq also follows the MODSEQ of FETCH responses, so
+// that a sync tool can resume from it.
 func (m *IMAP4) Selected() (SelectedMailbox, bool) {
 	s := &m.session
 	s.mu.Lock()
