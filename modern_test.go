@@ -251,3 +251,27 @@ S: $1 OK done
 	assert.Contains(t, err.Error(), "server does not support NOTIFY")
 	wait(t, m.Noop())
 }
+
+// TestMailboxArgumentRule: mailbox arguments accept the names Mailboxes
+// returns: a name already in modified UTF-7 goes as it is, any other is
+// encoded ("R&D" is not modified UTF-7, "Entwürfe" is not ASCII).
+func TestMailboxArgumentRule(t *testing.T) {
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * PREAUTH [CAPABILITY IMAP4rev1] ready
+C: $1 CREATE R&-D
+S: $1 OK done
+C: $2 CREATE Entw&APw-rfe
+S: $2 OK done
+C: $3 CREATE Entw&APw-rfe
+S: $3 OK done
+C: $4 STATUS R&-D (MESSAGES)
+S: * STATUS R&-D (MESSAGES 2)
+S: $4 OK done
+`), nil)
+	wait(t, m.Create("R&D"))
+	wait(t, m.Create("Entwürfe"))
+	wait(t, m.Create("Entw&APw-rfe"))
+	st, err := wait(t, m.Status("R&D", "(MESSAGES)")).MailboxStatus()
+	require.NoError(t, err)
+	assert.Equal(t, MailboxStatus{Mailbox: "R&D", Messages: 2}, st)
+}
