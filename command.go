@@ -19,7 +19,7 @@ type Command struct {
 
 	// Room for the usual few arguments and the usual one collected
 	// response, so that a command costs fewer allocations.
-	argSpace       [3]arg
+	argSpace       [2]arg
 	collectedSpace [1]entry
 
 	collect   []string      // untagged types it collects, in the Result's order

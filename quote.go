@@ -17,11 +17,17 @@ type arg struct {
 	// isLiteral marks a literal; binary marks a literal8 (~{N}), as used by
 	// APPEND after ENABLE UTF8=ACCEPT.
 	isLiteral, binary bool
-	closer            string // sent right after the literal, e.g. ")"
 	secret            bool   // never shown in debug output
+	closer            string // sent right after the literal, e.g. ")"
 
-	form        form   // how src becomes the wire form
-	src         string // the caller's value, for forms that depend on UTF-8 mode
+	source *argSource // for a form that depends on UTF-8 mode; else nil
+}
+
+// argSource is what an argument was made from, so that it can be made
+// again under the other mode.
+type argSource struct {
+	form        form   // how value becomes the wire form
+	value       string // the caller's value
 	utf8        bool   // the mode the wire form was made for
 	open, close string // sent around the value (see wrapped)
 }
@@ -54,28 +60,34 @@ func (q quoter) encode(f form, src string) (arg, error) {
 			a.text, a.binary, a.closer = "UTF8 (", true, ")"
 		}
 	}
-	a.form, a.src, a.utf8 = f, src, q.utf8
+	if f != formFixed {
+		a.source = &argSource{form: f, value: src, utf8: q.utf8}
+	}
 	return a, err
 }
 
 // forMode returns a as it must be sent under q: encoded again if its form
 // depends on the mode and q's mode differs from the one a was made for.
 func (a arg) forMode(q quoter) arg {
-	if a.form == formFixed || a.utf8 == q.utf8 {
+	if a.source == nil || a.source.utf8 == q.utf8 {
 		return a
 	}
-	b, err := q.encode(a.form, a.src)
+	b, err := q.encode(a.source.form, a.source.value)
 	if err != nil { // cannot happen: both modes refuse the same values
 		return a
 	}
 	b.secret = a.secret
-	return b.wrapped(a.open, a.close)
+	return b.wrapped(a.source.open, a.source.close)
 }
 
 // wrapped returns a with open sent before it and close after it, as ID
 // puts its list's parentheses around its first and last values.
 func (a arg) wrapped(open, close string) arg {
-	a.open, a.close = open, close
+	if a.source != nil {
+		source := *a.source
+		source.open, source.close = open, close
+		a.source = &source
+	}
 	a.text = open + a.text
 	if a.isLiteral {
 		a.closer += close

@@ -68,12 +68,22 @@ func (rt *router) unregister(c *Command) {
 	}
 }
 
-// without returns list without c.
+// without returns list without c, keeping the order. Commands mostly
+// complete near the front of the list (the oldest first), so the shorter
+// side of it is moved: with thousands of commands pipelined, moving the
+// rest of the list for each completion would cost time quadratic in
+// their number.
 func without(list []*Command, c *Command) []*Command {
-	if i := slices.Index(list, c); i >= 0 {
-		return slices.Delete(list, i, i+1)
+	i := slices.Index(list, c)
+	switch {
+	case i < 0:
+		return list
+	case i < len(list)/2:
+		copy(list[1:i+1], list[:i])
+		list[0] = nil
+		return list[1:]
 	}
-	return list
+	return slices.Delete(list, i, i+1)
 }
 
 // keepCode gives the data of a response code to the oldest pending
