@@ -82,7 +82,7 @@ func (m *IMAP4) authenticate(c *Command) error {
 		m.mu.Unlock()
 		m.expectContinuation(c) // before the answer: the server may reply at once
 		m.debug.sent(c.tag, "<redacted>")
-		if _, err := m.w.WriteString(answer + "\r\n"); err != nil {
+		if _, err := m.writer().WriteString(answer + "\r\n"); err != nil {
 			return err
 		}
 	}

@@ -139,12 +139,13 @@ func (m *IMAP4) nextWork() (c, idle *Command) {
 		case m.idle == nil && m.popQueueLocked(&c):
 			m.mu.Unlock()
 			return c, nil
-		case m.w.Buffered() > 0: // commands held back to go out together
+		case m.w != nil && m.w.Buffered() > 0: // commands held back to go out together
 			m.mu.Unlock()
 			m.wrote(m.flush())
 			continue
 		}
 		m.writing = false
+		m.w = nil // an idle connection keeps no write buffer
 		m.mu.Unlock()
 		return nil, nil
 	}
@@ -318,7 +319,7 @@ func (m *IMAP4) send(c *Command) error {
 			shown = append(append(append(shown, ' '), shownArg(a)...), line[announced:]...)
 		}
 		line = append(line, "\r\n"...)
-		if _, err := m.w.Write(line); err != nil {
+		if _, err := m.writer().Write(line); err != nil {
 			return err
 		}
 		if waits {
@@ -329,7 +330,7 @@ func (m *IMAP4) send(c *Command) error {
 				m.expectContinuation(c)
 			}
 		}
-		if _, err := m.w.Write(a.literal); err != nil {
+		if _, err := m.writer().Write(a.literal); err != nil {
 			return err
 		}
 		if shown != nil {
@@ -338,7 +339,7 @@ func (m *IMAP4) send(c *Command) error {
 		}
 		line = append(line[:0], a.closer...)
 	}
-	if _, err := m.w.Write(append(line, "\r\n"...)); err != nil {
+	if _, err := m.writer().Write(append(line, "\r\n"...)); err != nil {
 		return err
 	}
 	if shown != nil {
@@ -391,7 +392,7 @@ func (m *IMAP4) moreQueued() bool {
 }
 
 // flush sends what the writer has buffered.
-func (m *IMAP4) flush() error { return m.w.Flush() }
+func (m *IMAP4) flush() error { return m.writer().Flush() }
 
 // expectContinuationLocked routes the next "+" to c. The caller holds
 // m.mu, and writes what provokes the "+" only afterwards.

@@ -574,11 +574,12 @@ type responseReader struct {
 }
 
 // Read buffers: a connection starts with a small one, which is all an idle
-// connection needs, and gets a large one once it has carried a megabyte.
+// connection needs (longer lines are gathered in pieces), and gets a large
+// one once it has carried 64 KiB.
 const (
-	smallReadBuffer = 4 << 10
+	smallReadBuffer = 1 << 10
 	largeReadBuffer = 64 << 10
-	busyConnection  = 1 << 20
+	busyConnection  = 64 << 10
 )
 
 // newResponseReader reads responses from src.

@@ -71,7 +71,7 @@ func (m *IMAP4) endIdleLocked(reason string) {
 // waits for c to complete. It returns false when the connection has ended.
 func (m *IMAP4) endIdle(c *Command) bool {
 	m.debug.sent(c.tag, "DONE")
-	_, err := m.w.WriteString("DONE\r\n")
+	_, err := m.writer().WriteString("DONE\r\n")
 	if err == nil {
 		err = m.flush()
 	}

@@ -176,7 +176,8 @@ type IMAP4 struct {
 	// rr is owned by the reader goroutine, except while the writer switches
 	// the transport and the reader waits for it (switchTransport).
 	rr *responseReader
-	// w, out and line are owned by the writer goroutine.
+	// w, out and line are owned by the writer goroutine; w is nil while
+	// the writer has nothing to write (see writer).
 	w    *bufio.Writer // writing to out
 	out  io.Writer
 	line []byte // the buffer for command lines
@@ -380,8 +381,16 @@ func (m *IMAP4) setStreams(r io.Reader, w io.Writer) {
 	m.rr = newResponseReader(r, m.opts.MaxLineSize, m.opts.MaxLiteralSize)
 	m.rr.streamed = m.streamed
 	m.rr.trace = m.debug.enabled(debugWire)
-	m.out = w
-	m.w = bufio.NewWriterSize(w, writeBufferSize)
+	m.out, m.w = w, nil // the writer makes its buffer when it has something to write
+}
+
+// writer returns the writer's buffered stream, making it if the writer has
+// released it. Only the writer goroutine calls it.
+func (m *IMAP4) writer() *bufio.Writer {
+	if m.w == nil {
+		m.w = bufio.NewWriterSize(m.out, writeBufferSize)
+	}
+	return m.w
 }
 
 // activityReader records the time of every successful read.

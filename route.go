@@ -38,7 +38,7 @@ type router struct {
 }
 
 func newRouter(limit int) router {
-	return router{collectors: make(map[string][]*Command), keepers: make(map[string][]*Command), store: unsolicitedStore{limit: limit, counts: make(map[string]int)}}
+	return router{collectors: make(map[string][]*Command), store: unsolicitedStore{limit: limit}}
 }
 
 // register records that c, just sent, collects its types.
@@ -50,6 +50,9 @@ func (rt *router) register(c *Command) {
 		rt.collectors[typ] = append(rt.collectors[typ], c)
 	}
 	if code := c.spec.keepsCode; code != "" {
+		if rt.keepers == nil {
+			rt.keepers = make(map[string][]*Command) // only for the few commands that keep a code
+		}
 		rt.keepers[code] = append(rt.keepers[code], c)
 	}
 }
@@ -256,7 +259,15 @@ func (s *unsolicitedStore) add(e entry) {
 		s.dropped++
 	}
 	s.entries = append(s.entries, e)
-	s.counts[e.typ]++
+	s.count(e.typ)
+}
+
+// count counts one entry of typ more.
+func (s *unsolicitedStore) count(typ string) {
+	if s.counts == nil {
+		s.counts = make(map[string]int)
+	}
+	s.counts[typ]++
 }
 
 // forget counts one entry of typ less.
@@ -272,7 +283,7 @@ func (s *unsolicitedStore) putBack(entries []entry) {
 	for _, e := range entries {
 		i, _ := slices.BinarySearchFunc(s.entries, e.seq, func(x entry, seq uint64) int { return cmp.Compare(x.seq, seq) })
 		s.entries = slices.Insert(s.entries, i, e)
-		s.counts[e.typ]++
+		s.count(e.typ)
 	}
 	for len(s.entries) > s.limit {
 		s.forget(s.entries[0].typ)
