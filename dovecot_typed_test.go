@@ -30,8 +30,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/htmlindex"
-	"golang.org/x/text/encoding/ianaindex"
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/encoding/korean"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -640,22 +638,10 @@ func (g *oracleGen) oddAttachments() *mimePart {
 // ---------------------------------------------------------------------------
 // The oracle: the standard library's view of the same bytes
 
-// oracleWordDecoder decodes RFC 2047 encoded-words in every charset that
-// golang.org/x/text knows.
-var oracleWordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, input io.Reader) (io.Reader, error) {
-	enc, err := ianaindex.MIME.Encoding(charset)
-	if enc == nil || err != nil {
-		if enc, err = htmlindex.Get(charset); err != nil {
-			return nil, err
-		}
-	}
-	return enc.NewDecoder().Reader(input), nil
-}}
-
 // oracleDecode decodes the encoded-words of a header field's value;
 // undecodable ones stay as they are.
 func oracleDecode(s string) string {
-	if d, err := oracleWordDecoder.DecodeHeader(s); err == nil {
+	if d, err := oracleDecoder.DecodeHeader(s); err == nil {
 		return d
 	}
 	return s
@@ -911,7 +897,7 @@ func (c *oracleChecker) envelope(w oracleWhere, prefix string, ours *Envelope, h
 	c.decoded(w, prefix+"Subject", ours.Subject, oracleDecode(h.Get("Subject")), oracleDecode(ours.Subject))
 	c.check(w, prefix+"InReplyTo", ours.InReplyTo, h.Get("In-Reply-To"))
 	c.check(w, prefix+"MessageID", ours.MessageID, h.Get("Message-Id"))
-	parser := mail.AddressParser{WordDecoder: oracleWordDecoder}
+	parser := mail.AddressParser{WordDecoder: &oracleDecoder}
 	for _, f := range oracleAddressFields {
 		field := prefix + f.name
 		raw := h.Get(f.header)
