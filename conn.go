@@ -168,23 +168,26 @@ func (m *IMAP4) popQueueLocked(c **Command) bool {
 // type waits until no pending command collects that type. It returns
 // false when the connection has ended.
 func (m *IMAP4) waitTurn(c *Command) bool {
-	var ready func() bool
-	switch {
-	case c.alone:
-		ready = func() bool { return len(m.pending) == 0 }
-	case len(c.collect) > 0:
-		ready = func() bool { return !m.router.busy(c) }
-	default:
+	if !c.alone && len(c.collect) == 0 {
 		return true
 	}
 	m.mu.Lock()
-	now := ready()
+	now := m.mayGoLocked(c)
 	m.mu.Unlock()
 	if now {
 		return true
 	}
 	m.wrote(m.flush()) // what is buffered must go before we wait for its answers
-	return m.waitUntil(ready)
+	return m.waitUntil(func() bool { return m.mayGoLocked(c) })
+}
+
+// mayGoLocked reports whether c may go on the wire now (see waitTurn).
+// The caller holds m.mu.
+func (m *IMAP4) mayGoLocked(c *Command) bool {
+	if c.alone {
+		return len(m.pending) == 0
+	}
+	return !m.router.busy(c)
 }
 
 // wrote reports whether a write succeeded; a failed one ends the
@@ -271,7 +274,9 @@ func (m *IMAP4) send(c *Command) error {
 	c.mu.Lock()
 	c.tag = tag
 	c.mu.Unlock()
-	c.capsAtSend = m.session.capabilityVersion()
+	var q quoter
+	var plus, minus bool
+	c.capsAtSend, q.utf8, plus, minus = m.session.forSending()
 	if c.alone || c.literals() {
 		c.tagged = make(chan struct{})
 	}
@@ -280,8 +285,6 @@ func (m *IMAP4) send(c *Command) error {
 	}
 	m.pending[tag] = c
 	m.router.register(c)
-	q := m.quoter()
-	plus, minus := m.session.literalModes()
 	if c.spec.dialog == idleDialog {
 		m.idle, m.idleState, m.idleEnding = c, idleSent, false
 	}

@@ -81,6 +81,15 @@ func (s *imapSession) hasCapability(name string) bool {
 	return s.hasCapabilityLocked(name)
 }
 
+// forSending returns, in one look, what sending a command needs: the
+// number of capability updates so far, UTF-8 mode, and whether the server
+// offers LITERAL+ and LITERAL-.
+func (s *imapSession) forSending() (capsVersion int, utf8, plus, minus bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.capsVersion, s.utf8, s.hasCapabilityLocked("LITERAL+"), s.hasCapabilityLocked("LITERAL-")
+}
+
 // literalModes reports whether the server offers LITERAL+ and LITERAL-
 // (RFC 7888).
 func (s *imapSession) literalModes() (plus, minus bool) {
