@@ -71,6 +71,8 @@ type Command struct {
 	res       Result
 	resErr    error
 	callbacks []func(Result, error)
+	// Room for the usual one callback.
+	callbackSpace [1]func(Result, error)
 }
 
 // Tag returns the command's tag, or "" if it never reached the wire.
@@ -115,6 +117,9 @@ func (c *Command) OnDone(fn func(Result, error)) *Command {
 		c.mu.Unlock()
 		c.m.callbacks.run(callback{fn: fn, c: c})
 	default:
+		if c.callbacks == nil {
+			c.callbacks = c.callbackSpace[:0]
+		}
 		c.callbacks = append(c.callbacks, fn)
 		c.mu.Unlock()
 	}

@@ -535,6 +535,9 @@ func (m *IMAP4) readLoop() {
 		if !m.dispatch(r) {
 			return
 		}
+		if r.kind != untaggedResponse && !r.kept { // untagged data lives on in Results
+			m.rr.spare = r
+		}
 	}
 }
 
@@ -708,7 +711,7 @@ func (m *IMAP4) tagged(r *response) bool {
 	}
 	followUp := err == nil && r.typ == "OK" && (c.spec.switches != noSwitch || c.needsCapabilities())
 	if followUp || c.spec.logsOut {
-		c.status = r
+		c.status, r.kept = r, true
 		m.finishing = c
 	}
 	m.mu.Unlock()

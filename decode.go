@@ -571,6 +571,10 @@ type responseReader struct {
 	scratch  []byte
 
 	trace bool // keep each response's first line as read, for the debug log
+
+	// spare is a response the reader has handled and nothing kept, reused
+	// for the next one (see IMAP4.readLoop).
+	spare *response
 }
 
 // Read buffers: a connection starts with a small one, which is all an idle
@@ -633,7 +637,13 @@ func (rr *responseReader) read() (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &response{wire: len(line) + 2}
+	r := rr.spare // a status or continuation response that nothing kept
+	if r != nil {
+		rr.spare = nil
+		*r = response{wire: len(line) + 2}
+	} else {
+		r = &response{wire: len(line) + 2}
+	}
 	r.data = r.inline[:0]
 	text := r.parseFirst(line)
 	if rr.trace {

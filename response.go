@@ -70,6 +70,7 @@ type response struct {
 	owner  *Command // the FetchFunc command it was streamed for
 	wire   int      // bytes the response took on the wire
 	line   string   // the first line as read, when the debug log shows it
+	kept   bool     // a command keeps it (Command.status): not to be reused
 }
 
 type responseKind int
