@@ -30,7 +30,7 @@ func (m *IMAP4) Append(mailbox, flags string, date time.Time, message []byte) *C
 	if !date.IsZero() {
 		c.add(arg{text: Time2Internaldate(date)}, nil)
 	}
-	return c.add(m.quoter().encode(formMessage, string(normalizeCRLF(message)))).issue()
+	return c.add(m.quoter().message(normalizeCRLF(message)), nil).issue() // normalizeCRLF copies: the caller may reuse message
 }
 
 // normalizeCRLF turns every CR, LF and CRLF of msg into CRLF, as imaplib2

@@ -275,3 +275,21 @@ S: $4 OK done
 	require.NoError(t, err)
 	assert.Equal(t, MailboxStatus{Mailbox: "R&D", Messages: 2}, st)
 }
+
+// TestAppendAfterEnableUTF8: an APPEND issued before ENABLE UTF8=ACCEPT
+// completed goes as the mode in force when it is sent: a literal8 in
+// UTF8 (...), RFC 6855.
+func TestAppendAfterEnableUTF8(t *testing.T) {
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * PREAUTH [CAPABILITY IMAP4rev1 ENABLE UTF8=ACCEPT LITERAL+] ready
+C: $1 ENABLE UTF8=ACCEPT
+S: * ENABLED UTF8=ACCEPT
+S: $1 OK enabled
+C: $2 APPEND INBOX UTF8 (~{7+}
+C~ Gr\xc3\xbc\xc3\x9fe)\r\n
+S: $2 OK done
+`), nil)
+	enable, appended := m.Enable("UTF8=ACCEPT"), m.Append("INBOX", "", time.Time{}, []byte("Grüße"))
+	wait(t, enable)
+	wait(t, appended)
+}

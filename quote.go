@@ -54,11 +54,6 @@ func (q quoter) encode(f form, src string) (arg, error) {
 		a, err = q.quoted(src)
 	case formMailbox:
 		a, err = q.mailbox(src)
-	case formMessage:
-		a = arg{literal: []byte(src), isLiteral: true}
-		if q.utf8 { // RFC 6855: UTF8 (~{N} literal8 )
-			a.text, a.binary, a.closer = "UTF8 (", true, ")"
-		}
 	}
 	if f != formFixed {
 		a.source = &argSource{form: f, value: src, utf8: q.utf8}
@@ -66,11 +61,25 @@ func (q quoter) encode(f form, src string) (arg, error) {
 	return a, err
 }
 
+// message returns APPEND's message as a literal, a literal8 in UTF-8
+// mode (RFC 6855: UTF8 (~{N} ...)). The argument keeps body, which the
+// caller must not change.
+func (q quoter) message(body []byte) arg {
+	a := arg{literal: body, isLiteral: true, source: &argSource{form: formMessage, utf8: q.utf8}}
+	if q.utf8 {
+		a.text, a.binary, a.closer = "UTF8 (", true, ")"
+	}
+	return a
+}
+
 // forMode returns a as it must be sent under q: encoded again if its form
 // depends on the mode and q's mode differs from the one a was made for.
 func (a arg) forMode(q quoter) arg {
 	if a.source == nil || a.source.utf8 == q.utf8 {
 		return a
+	}
+	if a.source.form == formMessage {
+		return q.message(a.literal)
 	}
 	b, err := q.encode(a.source.form, a.source.value)
 	if err != nil { // cannot happen: both modes refuse the same values
