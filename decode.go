@@ -51,6 +51,38 @@ func newDecoder(data []Datum) *decoder {
 // newTextDecoder returns a decoder of one line of text without literals.
 func newTextDecoder(s string) *decoder { return &decoder{text: s} }
 
+// eachResponse calls fn with a decoder at the start of each response in
+// data (a Result's Data holds the responses a command collected, one after
+// the other), in order, and stops at the first error. fn reads one
+// response; what it leaves of its last line is skipped. The grammar tells
+// where a response ends, so one whose last item is a literal (a LIST of a
+// mailbox named by a literal) is read right.
+func eachResponse(data []Datum, fn func(dec *decoder) error) error {
+	for dec := newDecoder(data); dec.next(); {
+		start := dec.d
+		if err := fn(dec); err != nil {
+			return err
+		}
+		if dec.d == start || dec.pos > 0 || !dec.data[dec.d-1].IsLiteral() {
+			dec.pos = len(dec.text) // the rest of its last line
+		} // else it ended with a literal: the next response starts here
+	}
+	return nil
+}
+
+// next moves the decoder to the start of the next Datum, once the current
+// one has been read; it reports false when there is none.
+func (dec *decoder) next() bool {
+	for dec.pos >= len(dec.text) {
+		if dec.d+1 >= len(dec.data) {
+			return false
+		}
+		dec.d++
+		dec.text, dec.pos = dec.data[dec.d].Text, 0
+	}
+	return true
+}
+
 // errorf returns a protocol error that says what was wanted and where.
 func (dec *decoder) errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s at offset %d of %q", errProtocol, fmt.Sprintf(format, args...), dec.pos, truncate(dec.text))
@@ -271,9 +303,10 @@ func (dec *decoder) nil() bool {
 	return false
 }
 
-// atEnd reports whether everything has been read.
+// atEnd reports whether the response has been read to its end: the end
+// of a line that announces no literal.
 func (dec *decoder) atEnd() bool {
-	return dec.pos >= len(dec.text) && dec.d >= len(dec.data)-1
+	return dec.pos >= len(dec.text) && (dec.d >= len(dec.data) || !dec.data[dec.d].IsLiteral())
 }
 
 // astring reads an atom or a string (RFC 3501 astring); "]" may appear in

@@ -901,3 +901,31 @@ func TestAuthenticateChallengeThenNO(t *testing.T) {
 	require.NotErrorIs(t, err, ErrAbort)
 	wait(t, m.Noop())
 }
+
+// TestFetchLiteralAsItemName: a FETCH response with a literal where an
+// item's name belongs (found by FuzzParseMessage) is an error for the
+// parser, and on the wire, where the reader looks for the UID to route
+// it, it neither crashes nor stops the connection.
+func TestFetchLiteralAsItemName(t *testing.T) {
+	_, err := ParseMessage([]Datum{{Text: "1 ({3}", Literal: []byte("UID")}, {Text: " 5)"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not a literal")
+
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * PREAUTH [CAPABILITY IMAP4rev1] ready
+C: $1 SELECT INBOX
+S: * 3 EXISTS
+S: $1 OK [READ-WRITE] done
+C: $2 UID FETCH 5 (FLAGS)
+C: $3 UID FETCH 6 (FLAGS)
+S: * 1 FETCH ({3}
+S~ UID 5 FLAGS ())\r\n
+S: * 2 FETCH (UID 6 FLAGS ())
+S: $2 OK done
+S: $3 OK done
+`), nil)
+	wait(t, m.Select("INBOX", false))
+	a, b := m.UID("FETCH", "5", "(FLAGS)"), m.UID("FETCH", "6", "(FLAGS)")
+	wait(t, a)
+	assert.Equal(t, []string{"2 (UID 6 FLAGS ())"}, texts(wait(t, b).Data))
+}

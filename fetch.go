@@ -43,14 +43,13 @@ type Section struct {
 func (r Result) Messages() ([]Message, error) {
 	var msgs []Message
 	index := map[uint32]int{} // SeqNum -> index in msgs
-	for dec := newDecoder(r.Data); dec.next(); {
+	err := eachResponse(r.Data, func(dec *decoder) error {
 		if isVanishedData(dec.text[dec.pos:]) { // a QRESYNC SELECT collects VANISHED too
-			dec.pos = len(dec.text)
-			continue
+			return nil
 		}
 		msg, err := dec.message()
 		if err != nil {
-			return msgs, err
+			return err
 		}
 		if i, ok := index[msg.SeqNum]; ok {
 			msgs[i].merge(msg)
@@ -58,8 +57,9 @@ func (r Result) Messages() ([]Message, error) {
 			index[msg.SeqNum] = len(msgs)
 			msgs = append(msgs, msg)
 		}
-	}
-	return msgs, nil
+		return nil
+	})
+	return msgs, err
 }
 
 // isFetchData reports whether text starts like the data of a FETCH
@@ -91,19 +91,6 @@ func ParseMessage(data []Datum) (Message, error) {
 	return msg, err
 }
 
-// next moves the decoder to the start of the next Datum, once the current
-// one has been read; it reports false when there is none.
-func (dec *decoder) next() bool {
-	for dec.pos >= len(dec.text) {
-		if dec.d+1 >= len(dec.data) {
-			return false
-		}
-		dec.d++
-		dec.text, dec.pos = dec.data[dec.d].Text, 0
-	}
-	return true
-}
-
 // message reads a FETCH response: the message number and its list of
 // items.
 func (dec *decoder) message() (Message, error) {
@@ -132,9 +119,12 @@ func (dec *decoder) message() (Message, error) {
 // with each item's name (as sent, e.g. "BODY[1]<0>") to read its value.
 func (dec *decoder) fetchItems(value func(name string) error) error {
 	return dec.list(func() error {
-		start := dec.pos
+		start, line := dec.pos, dec.d
 		if err := dec.skipValue(); err != nil {
 			return err
+		}
+		if dec.d != line { // a literal where the name belongs
+			return dec.errorf("want an item name, not a literal")
 		}
 		name := dec.text[start:dec.pos]
 		if err := dec.sp(); err != nil {

@@ -42,20 +42,18 @@ type MailboxStatus struct {
 func (r Result) Mailboxes() ([]MailboxInfo, error) {
 	var list []MailboxInfo
 	var statuses []MailboxStatus
-	for dec := newDecoder(r.Data); dec.next(); {
+	err := eachResponse(r.Data, func(dec *decoder) error {
 		if dec.peek() != '(' { // LIST-STATUS: a STATUS response among the LIST data
 			st, err := dec.status()
-			if err != nil {
-				return list, err
-			}
 			statuses = append(statuses, st)
-			continue
+			return err
 		}
 		mb, err := dec.mailboxInfo()
-		if err != nil {
-			return list, err
-		}
 		list = append(list, mb)
+		return err
+	})
+	if err != nil {
+		return list[:max(0, len(list)-1)], err
 	}
 	for i := range statuses {
 		for j := range list {

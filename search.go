@@ -333,24 +333,3 @@ func (r Result) Vanished() (NumSet, error) {
 	}
 	return set, nil
 }
-
-// eachResponse calls fn with a decoder of each response in data, in
-// order, and stops at the first error. A Datum that carries a literal goes
-// on in the next one; empty Datums are skipped.
-func eachResponse(data []Datum, fn func(dec *decoder) error) error {
-	start := 0
-	for i, d := range data {
-		if d.IsLiteral() && i+1 < len(data) {
-			continue
-		}
-		response := data[start : i+1]
-		start = i + 1
-		if len(response) == 1 && response[0].Text == "" && !response[0].IsLiteral() {
-			continue
-		}
-		if err := fn(newDecoder(response)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
