@@ -2,6 +2,7 @@ package imaplib2
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -624,6 +625,19 @@ func newResponseReader(src io.Reader, maxLine int, maxLiteral int64) *responseRe
 	return &responseReader{r: bufio.NewReaderSize(src, smallReadBuffer), src: src, maxLine: maxLine, maxLiteral: maxLiteral}
 }
 
+// growBuffer gives a busy connection the large read buffer. Bytes already
+// buffered are read first: under a stream of responses the small buffer is
+// seldom empty, and waiting for it to be would leave a busy connection
+// reading a kilobyte at a time.
+func (rr *responseReader) growBuffer() {
+	src := rr.src
+	if n := rr.r.Buffered(); n > 0 {
+		held, _ := rr.r.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(held)), rr.src)
+	}
+	rr.r = bufio.NewReaderSize(src, largeReadBuffer)
+}
+
 // readLine returns the next line without its line ending; the slice is
 // valid until the next read. A bare LF is accepted as a line ending; a line
 // longer than maxLine is refused before it is buffered whole.
@@ -663,8 +677,8 @@ func (rr *responseReader) readLine() ([]byte, error) {
 // OK, NO, BAD, BYE, PREAUTH) and continuation requests never announce
 // literals: a "{N}" at the end of their text is text.
 func (rr *responseReader) read() (*response, error) {
-	if rr.seen > busyConnection && rr.r.Size() < largeReadBuffer && rr.r.Buffered() == 0 {
-		rr.r = bufio.NewReaderSize(rr.src, largeReadBuffer)
+	if rr.seen > busyConnection && rr.r.Size() < largeReadBuffer {
+		rr.growBuffer()
 	}
 	line, err := rr.readLine()
 	if err != nil {
