@@ -32,7 +32,7 @@ func fetchStream(n, size int) []byte {
 // BenchmarkReadFetch measures the response reader alone on an in-memory
 // stream of 1,000 FETCH responses with 4 KB literals.
 func BenchmarkReadFetch(b *testing.B) {
-	for _, size := range []int{4 << 10, 64 << 10} {
+	for _, size := range []int{2 << 10, 4 << 10, 64 << 10} {
 		b.Run(fmt.Sprintf("literal=%dKB", size>>10), func(b *testing.B) {
 			const n = 1000
 			stream := fetchStream(n, size)
@@ -164,6 +164,28 @@ func BenchmarkPipelinedUIDFetch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*commands), "ns/command")
+}
+
+// BenchmarkCallbackHop measures one hop of the model alone: a completed
+// command's OnDone callback handed from the reader to the callback
+// goroutine and run there. The caller queues callbacks in bursts of 16,
+// as the reader does when one read holds several responses.
+func BenchmarkCallbackHop(b *testing.B) {
+	runner := newCallbackRunner(newDebugLog(Options{}, "bench"))
+	defer runner.stop()
+	c := &Command{}
+	var done sync.WaitGroup
+	fn := func(Result, error) { done.Done() }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 16 {
+		n := min(16, b.N-i)
+		done.Add(n)
+		for range n {
+			runner.run(callback{fn: fn, c: c})
+		}
+		done.Wait()
+	}
 }
 
 // headerFetch is one message of what a mail client's message list
