@@ -347,7 +347,7 @@ func (m *IMAP4) send(c *Command) error {
 	}
 	if shown != nil {
 		m.debug.sent(tag, string(shown))
-	} else {
+	} else if m.debug.enabled(debugState) { // checked here: boxing c.name for event would allocate
 		m.debug.event(debugState, tag, "%s", c.name)
 	}
 	switch {
