@@ -14,32 +14,51 @@
 //	                      + "small" 2,000 messages (~4 MB); 0.1 for a quick run
 //	-perf.reps=3          repetitions; every figure is the median
 //	-perf.conns=200       W4 connections per client
-//	-perf.searches=200    W3 SEARCH commands
-//	-perf.workloads=w1,w2,w3,w4
+//	-perf.searches=200    W3 and W3p SEARCH commands
+//	-perf.workloads=w1,w2,w3,w3p,w6,w5,w4
+//	                      the workloads to run (always in this order)
 //	-perf.out=FILE        also write the markdown report to FILE
-//	-perf.cpuprofile=DIR  after the measured reps, run each of our workloads
-//	                      -perf.profreps (5) more times under the CPU profiler,
-//	                      one profile per workload (DIR/ours-<w>.pprof), and once
-//	                      more recording every allocation (DIR/ours-<w>.allocs*.pprof)
+//	-perf.cpuprofile=DIR  after the measured reps, run each of our variants
+//	                      (all but W4's) -perf.profreps (5) more times under the
+//	                      CPU profiler, one profile per variant (DIR/ours-<v>.pprof:
+//	                      w1-fetch, w1-fetchfunc, w2, w3, w3p, w3p-plain,
+//	                      w6-messages, w6-stream, w5), and once more recording
+//	                      every allocation (DIR/ours-<v>.allocs*.pprof)
 //	-perf.seed=20240601   corpus seed
 //
 // It starts the Dovecot of the tests (dovecot_test.go), writes a generated
-// corpus straight into a new user's Maildir and runs four workloads with this
-// library and with a raw "drain" client (perfRaw below: it writes command
-// lines itself and only reads bytes, skipping literals, up to the tagged
-// completions), interleaved in the same run:
+// corpus straight into a new user's Maildir and runs seven workloads, those
+// of the lab (shared/lab/README.md, "Workloads"), with this library and with
+// a raw "drain" client (perfRaw below: it writes command lines itself and
+// only reads bytes, skipping literals, up to the tagged completions),
+// interleaved in the same run:
 //
 //	W1  one FETCH 1:<EXISTS> (BODY.PEEK[]) of INBOX: Fetch (holds every body)
 //	    and FetchFunc (streams); wall, client CPU, peak RSS growth
 //	W2  2,000 UID FETCH <uid> (BODY.PEEK[]) on "small", all issued at once and
 //	    collected with OnDone; every result is checked against its message
 //	W3  200 SEARCH commands, sequential, cycling through perfCriteria
+//	W3p the same 200 SEARCH commands, all issued at once, then all waited for:
+//	    as SEARCH RETURN (ALL) <criteria> when the server offers ESEARCH
+//	    (Search pipelines only those), and as plain Search calls; every
+//	    result must equal its criterion's result run alone (drain: pipelined)
+//	W6  one FETCH 1:<EXISTS> (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE
+//	    BODYSTRUCTURE) of INBOX, typed: Fetch + Result.Messages (holds all)
+//	    and FetchFunc + ParseMessage (streams); messages, Σ RFC822.SIZE,
+//	    multipart roots and messages with a named part are checked against
+//	    the corpus (drain: drained only)
+//	W5  the 2,000 messages of "small" read (untimed, one FETCH), mailbox
+//	    perf-append deleted and created, then 2,000 APPENDs of them, all
+//	    issued at once (Append; drain: pipelined with LITERAL+ {N+}, which
+//	    it requires); STATUS (MESSAGES) must then be 2,000, and the mailbox
+//	    is deleted
 //	W4  N connections LOGIN/SELECT INBOX/IDLE; RSS per connection; one APPEND
 //	    from another connection and the time until every IDLE saw it
 //
 // CPU is this process's user+sys time (getrusage); Dovecot runs in other
 // processes, so it is the client's alone. Client and server share the
-// machine's cores, so W1 and W3 wall times are mostly server time. A second
+// machine's cores, so W1, W3, W3p and W6 wall times are mostly server time,
+// and W5's is mostly Dovecot writing a Maildir file per message. A second
 // table splits each phase's cost into user/kernel time, minor page faults,
 // heap allocations and GC cycles; a third gives W4 per connection. The W4
 // probe messages are expunged after each run, so every run sees the same
@@ -79,8 +98,8 @@ var (
 	perfScale      = flag.Float64("perf.scale", 1, "corpus size factor (1: 10,000 + 2,000 messages)")
 	perfReps       = flag.Int("perf.reps", 3, "repetitions (medians are reported)")
 	perfConns      = flag.Int("perf.conns", 200, "W4: idle connections per client")
-	perfSearches   = flag.Int("perf.searches", 200, "W3: SEARCH commands")
-	perfWorkloads  = flag.String("perf.workloads", "w1,w2,w3,w4", "workloads to run")
+	perfSearches   = flag.Int("perf.searches", 200, "W3 and W3p: SEARCH commands")
+	perfWorkloads  = flag.String("perf.workloads", "w1,w2,w3,w3p,w6,w5,w4", "workloads to run")
 	perfOut        = flag.String("perf.out", "", "also write the markdown report to this file")
 	perfCPUProfile = flag.String("perf.cpuprofile", "", "directory for CPU profiles of extra, unmeasured runs of our client")
 	perfSeed       = flag.Uint64("perf.seed", 20240601, "corpus seed")
@@ -125,12 +144,13 @@ type perfRun struct {
 	faults               int64   // minor page faults (getrusage ru_minflt)
 	allocs, allocBytes   int64   // heap allocations of the whole process (runtime/metrics)
 	gcs                  int64   // completed GC cycles
-	messages             int
-	bytes                int64 // body bytes (ours) or wire bytes (drain)
-	peakRSSKB            int64 // growth of the peak RSS over the RSS before the run
-	heldHeap             int64 // W1 Fetch: live heap while the result is held
-	misrouted            int   // W2
-	hits                 int   // W3 (ours)
+	messages             int     // W5: STATUS MESSAGES after the run
+	bytes                int64   // body (ours) or wire (drain) bytes; W5: message bytes; W6 ours: Σ RFC822.SIZE
+	peakRSSKB            int64   // growth of the peak RSS over the RSS before the run
+	heldHeap             int64   // W1 Fetch: live heap while the result is held
+	misrouted            int     // W2, W3p
+	hits                 int     // W3, W3p (ours)
+	attachments          int     // W6 (ours): messages with a named part
 	// W4
 	conns, saw                    int
 	setup, rssPerConnKB           float64
@@ -161,30 +181,21 @@ func TestPerformance(t *testing.T) {
 
 	h := &perfHarness{t: t, d: d, user: user, pass: pass, corpus: corpus,
 		addr: net.JoinHostPort(d.Host, strconv.Itoa(d.Port)), runs: map[string][]perfRun{}}
+	workloads := h.workloads()
+	want := map[string]bool{}
+	for _, w := range strings.Split(*perfWorkloads, ",") {
+		name := strings.TrimSpace(strings.ToLower(w))
+		if !slices.ContainsFunc(workloads, func(w perfWorkload) bool { return w.name == name }) {
+			t.Fatalf("-perf.workloads: unknown workload %q", name)
+		}
+		want[name] = true
+	}
 	t0 = time.Now()
-	if err := h.prepare(); err != nil {
+	if err := h.prepare(workloads, want); err != nil {
 		t.Fatalf("indexing and checking the corpus: %v", err)
 	}
 	t.Logf("Dovecot indexed and warmed the corpus in %.1fs", time.Since(t0).Seconds())
 
-	want := map[string]bool{}
-	for _, w := range strings.Split(*perfWorkloads, ",") {
-		want[strings.TrimSpace(strings.ToLower(w))] = true
-	}
-	type variant struct {
-		key string
-		run func() (perfRun, error)
-	}
-	workloads := []struct {
-		name     string
-		variants []variant
-	}{
-		{"w1", []variant{{"w1/drain", h.w1Drain}, {"w1/fetch", h.w1Fetch}, {"w1/fetchfunc", h.w1FetchFunc}}},
-		{"w2", []variant{{"w2/drain", h.w2Drain}, {"w2/ours", h.w2Ours}}},
-		{"w3", []variant{{"w3/drain", func() (perfRun, error) { return h.w3Drain(false) }}, {"w3/ours", h.w3Ours},
-			{"w3/drain-pipelined", func() (perfRun, error) { return h.w3Drain(true) }}}},
-		{"w4", []variant{{"w4/drain", h.w4Drain}, {"w4/ours", h.w4Ours}}},
-	}
 	for _, w := range workloads {
 		if !want[w.name] {
 			continue
@@ -220,7 +231,40 @@ func TestPerformance(t *testing.T) {
 		}
 	}
 	if *perfCPUProfile != "" {
-		h.profile(*perfCPUProfile, want)
+		h.profile(*perfCPUProfile, workloads, want)
+	}
+}
+
+// perfWorkload is one workload and the clients that run it.
+type perfWorkload struct {
+	name     string // as in -perf.workloads
+	variants []perfVariant
+}
+
+// perfVariant is one client's way of running a workload: the drain client
+// first, then ours. profile names our variants' CPU profiles
+// (-perf.cpuprofile); it is "" for the drain client and for W4.
+type perfVariant struct {
+	key, profile string
+	run          func() (perfRun, error)
+}
+
+// workloads lists every workload in the order they run.
+func (h *perfHarness) workloads() []perfWorkload {
+	w3Drain := func(pipelined bool) func() (perfRun, error) {
+		return func() (perfRun, error) { return h.w3Drain(pipelined) }
+	}
+	w3pOurs := func(esearch bool) func() (perfRun, error) {
+		return func() (perfRun, error) { return h.w3pOurs(esearch) }
+	}
+	return []perfWorkload{
+		{"w1", []perfVariant{{"w1/drain", "", h.w1Drain}, {"w1/fetch", "w1-fetch", h.w1Fetch}, {"w1/fetchfunc", "w1-fetchfunc", h.w1FetchFunc}}},
+		{"w2", []perfVariant{{"w2/drain", "", h.w2Drain}, {"w2/ours", "w2", h.w2Ours}}},
+		{"w3", []perfVariant{{"w3/drain", "", w3Drain(false)}, {"w3/ours", "w3", h.w3Ours}, {"w3/drain-pipelined", "", w3Drain(true)}}},
+		{"w3p", []perfVariant{{"w3p/drain", "", w3Drain(true)}, {"w3p/ours", "w3p", w3pOurs(true)}, {"w3p/ours-plain", "w3p-plain", w3pOurs(false)}}},
+		{"w6", []perfVariant{{"w6/drain", "", h.w6Drain}, {"w6/messages", "w6-messages", h.w6Messages}, {"w6/stream", "w6-stream", h.w6Stream}}},
+		{"w5", []perfVariant{{"w5/drain", "", h.w5Drain}, {"w5/ours", "w5", h.w5Ours}}},
+		{"w4", []perfVariant{{"w4/drain", "", h.w4Drain}, {"w4/ours", "", h.w4Ours}}},
 	}
 }
 
@@ -234,6 +278,9 @@ func perfExtra(r perfRun) string {
 	}
 	if r.hits > 0 {
 		parts = append(parts, fmt.Sprintf("hits %d", r.hits))
+	}
+	if r.attachments > 0 {
+		parts = append(parts, fmt.Sprintf("with attachments %d", r.attachments))
 	}
 	if r.conns > 0 {
 		parts = append(parts, fmt.Sprintf("conns %d saw %d setup %.2fs RSS/conn %.1fKB (stacks %.1fKB heap %.1fKB goroutines %.2f) notify p50 %.3fs max %.3fs",
@@ -355,7 +402,15 @@ type perfFolder struct {
 	bytes       int64 // sum of RFC822.SIZE (CRLF line ends)
 	median, max int64
 	over100K    int
+	multipart   int      // messages whose root is multipart/*
+	attachments int      // messages with a part that has a file name
 	sums        []uint32 // CRC-32C of each message as IMAP sends it, by UID-1
+}
+
+// perfMsgInfo is what the generator tells of a message besides its bytes.
+type perfMsgInfo struct {
+	flags                 string // Maildir flag letters
+	multipart, attachment bool   // see perfFolder
 }
 
 type perfCorpusInfo struct {
@@ -461,7 +516,7 @@ func (g perfGen) headers(b *bytes.Buffer, date time.Time, idx int) {
 
 // inboxMessage: median about 4 KB; ~2.6% carry a 100 KB-1 MB attachment, ~8%
 // one of 5-60 KB, ~30% are multipart/alternative.
-func (g perfGen) inboxMessage(b *bytes.Buffer, i int, date time.Time) {
+func (g perfGen) inboxMessage(b *bytes.Buffer, i int, date time.Time) (info perfMsgInfo) {
 	g.headers(b, date, i)
 	textLen := min(int(math.Exp(math.Log(1150)+0.8*g.r.NormFloat64())), 40000)
 	boundary := fmt.Sprintf("=_perf_%d_%08x", i, g.r.Uint32())
@@ -476,16 +531,19 @@ func (g perfGen) inboxMessage(b *bytes.Buffer, i int, date time.Time) {
 		fmt.Fprintf(b, "\n--%s\nContent-Type: application/octet-stream; name=\"file%d.bin\"\nContent-Transfer-Encoding: base64\n\n", boundary, i)
 		g.base64(b, enc*57/78)
 		fmt.Fprintf(b, "--%s--\n", boundary)
+		info.multipart, info.attachment = true, true
 	case k < 400:
 		fmt.Fprintf(b, "Content-Type: multipart/alternative; boundary=\"%s\"\n\n--%s\nContent-Type: text/plain; charset=UTF-8\n\n", boundary, boundary)
 		g.text(b, textLen)
 		fmt.Fprintf(b, "\n--%s\nContent-Type: text/html; charset=UTF-8\n\n<html><body><p>", boundary)
 		g.text(b, textLen+textLen/2)
 		fmt.Fprintf(b, "</p></body></html>\n--%s--\n", boundary)
+		info.multipart = true
 	default:
 		b.WriteString("Content-Type: text/plain; charset=UTF-8\n\n")
 		g.text(b, 2*textLen)
 	}
+	return info
 }
 
 // smallMessage: about 2 KB of plain text.
@@ -518,16 +576,17 @@ func perfWriteCorpus(root string, scale float64, seed uint64) (*perfCorpusInfo, 
 	nInbox := max(1, int(10000*scale+0.5))
 	nSmall := max(1, int(2000*scale+0.5))
 	var err error
-	c.inbox, err = perfWriteFolder(root, "", nInbox, 1700000001, func(g perfGen, b *bytes.Buffer, i int, date time.Time) string {
-		g.inboxMessage(b, i, date)
-		return g.flags(i >= nInbox-nInbox/20)
+	c.inbox, err = perfWriteFolder(root, "", nInbox, 1700000001, func(g perfGen, b *bytes.Buffer, i int, date time.Time) perfMsgInfo {
+		info := g.inboxMessage(b, i, date)
+		info.flags = g.flags(i >= nInbox-nInbox/20)
+		return info
 	}, seed)
 	if err != nil {
 		return nil, err
 	}
-	c.small, err = perfWriteFolder(root, "small", nSmall, 1700000002, func(g perfGen, b *bytes.Buffer, i int, date time.Time) string {
+	c.small, err = perfWriteFolder(root, "small", nSmall, 1700000002, func(g perfGen, b *bytes.Buffer, i int, date time.Time) perfMsgInfo {
 		g.smallMessage(b, i, date)
-		return g.flags(i >= nSmall-nSmall/10)
+		return perfMsgInfo{flags: g.flags(i >= nSmall-nSmall/10)}
 	}, seed+1)
 	if err != nil {
 		return nil, err
@@ -542,7 +601,7 @@ func perfWriteCorpus(root string, scale float64, seed uint64) (*perfCorpusInfo, 
 }
 
 func perfWriteFolder(root, name string, n int, uidValidity uint32,
-	gen func(perfGen, *bytes.Buffer, int, time.Time) string, seed uint64) (perfFolder, error) {
+	gen func(perfGen, *bytes.Buffer, int, time.Time) perfMsgInfo, seed uint64) (perfFolder, error) {
 	dir := root
 	if name != "" {
 		dir = filepath.Join(root, "."+name)
@@ -568,7 +627,7 @@ func perfWriteFolder(root, name string, n int, uidValidity uint32,
 		g := perfGen{rand.New(rand.NewPCG(seed, uint64(i)))}
 		date := start.Add(step*time.Duration(i) + time.Duration(g.r.Int64N(int64(step)/2+1))).Truncate(time.Second)
 		b.Reset()
-		flags := gen(g, &b, i+1, date)
+		info := gen(g, &b, i+1, date)
 		data := b.Bytes()
 		crlf.Reset()
 		for line := range bytes.Lines(data) {
@@ -578,7 +637,7 @@ func perfWriteFolder(root, name string, n int, uidValidity uint32,
 		vsize := int64(crlf.Len())
 		f.sums[i] = crc32.Checksum(crlf.Bytes(), perfCastagnoli)
 		base := fmt.Sprintf("%d.M%dP1.perf,S=%d,W=%d", date.Unix(), i+1, len(data), vsize)
-		path := filepath.Join(dir, "cur", base+":2,"+flags)
+		path := filepath.Join(dir, "cur", base+":2,"+info.flags)
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return f, err
 		}
@@ -590,6 +649,12 @@ func perfWriteFolder(root, name string, n int, uidValidity uint32,
 		sizes[i] = vsize
 		if vsize > 100_000 {
 			f.over100K++
+		}
+		if info.multipart {
+			f.multipart++
+		}
+		if info.attachment {
+			f.attachments++
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "dovecot-uidlist"), uidlist.Bytes(), 0o600); err != nil {
@@ -610,6 +675,10 @@ type perfRaw struct {
 	buf  []byte // input is buf[r:w]
 	r, w int
 	rx   int64 // bytes read
+	// keepLits makes drain keep the literals in lits (W5 reads the
+	// messages it appends) instead of skipping them.
+	keepLits bool
+	lits     [][]byte
 }
 
 func perfDial(addr string, bufSize int) (*perfRaw, error) {
@@ -663,8 +732,13 @@ func (c *perfRaw) segment() ([]byte, error) {
 	}
 }
 
-// skip discards n bytes (a literal).
+// skip discards n bytes (a literal), or appends them to lits as one
+// literal if keepLits is set.
 func (c *perfRaw) skip(n int64) error {
+	var lit []byte
+	if c.keepLits {
+		lit = make([]byte, 0, n)
+	}
 	for n > 0 {
 		if c.r == c.w {
 			c.r, c.w = 0, 0
@@ -673,8 +747,14 @@ func (c *perfRaw) skip(n int64) error {
 			}
 		}
 		k := min(n, int64(c.w-c.r))
+		if c.keepLits {
+			lit = append(lit, c.buf[c.r:c.r+int(k)]...)
+		}
 		c.r += int(k)
 		n -= k
+	}
+	if c.keepLits {
+		c.lits = append(c.lits, lit)
 	}
 	return nil
 }
@@ -729,6 +809,27 @@ func (c *perfRaw) drain(n int, onLine func([]byte)) (bad int, badLine string, er
 
 func (c *perfRaw) send(line string) error {
 	_, err := io.WriteString(c.conn, line)
+	return err
+}
+
+// pipeline writes n commands with write, from another goroutine so that
+// the server's answers are read while the commands are still being sent,
+// and drains the n completions; it fails unless all of them are OK. what
+// names the commands in the error.
+func (c *perfRaw) pipeline(what string, n int, write func(w *bufio.Writer)) error {
+	werr := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriterSize(c.conn, 64<<10)
+		write(bw)
+		werr <- bw.Flush()
+	}()
+	bad, badLine, err := c.drain(n, nil)
+	if err == nil {
+		err = <-werr
+	}
+	if err == nil && bad > 0 {
+		err = fmt.Errorf("%d %s failed: %s", bad, what, badLine)
+	}
 	return err
 }
 
@@ -800,12 +901,15 @@ type perfHarness struct {
 	addr       string
 	corpus     *perfCorpusInfo
 	runs       map[string][]perfRun
+	searchForm string // how W3p's ours variant sent its SEARCH commands
 }
 
 // prepare lets Dovecot index both folders, checks the message counts and
 // sizes, and warms the page cache and Dovecot's caches with one unmeasured
-// pass of W1, W2 and W3.
-func (h *perfHarness) prepare() error {
+// run of the drain client of each workload to run (W6's lets Dovecot cache
+// the ENVELOPE and BODYSTRUCTURE of every message, which the first run would
+// pay for otherwise).
+func (h *perfHarness) prepare(workloads []perfWorkload, want map[string]bool) error {
 	for _, f := range []struct {
 		box string
 		pf  perfFolder
@@ -832,15 +936,14 @@ func (h *perfHarness) prepare() error {
 		}
 		c.logout()
 	}
-	warm := []func() (perfRun, error){h.w1Drain, h.w2Drain, func() (perfRun, error) { return h.w3Drain(true) }}
-	if strings.Contains(*perfWorkloads, "w4") {
-		// Dovecot forks an imap process per connection and keeps it for
-		// the next: the first W4 run would pay for the forks.
-		warm = append(warm, h.w4Drain)
-	}
-	for _, w := range warm {
-		if _, err := w(); err != nil {
-			return fmt.Errorf("warm-up: %w", err)
+	// W4's: Dovecot forks an imap process per connection and keeps it for
+	// the next, so the first W4 run would pay for the forks.
+	for _, w := range workloads {
+		if !want[w.name] {
+			continue
+		}
+		if _, err := w.variants[0].run(); err != nil {
+			return fmt.Errorf("warm-up %s: %w", w.variants[0].key, err)
 		}
 	}
 	return h.removeProbes()
@@ -887,13 +990,10 @@ func (h *perfHarness) open(box string) (*IMAP4, int, error) {
 	if box == "" {
 		return m, 0, nil
 	}
-	res, err := m.Select(box, false).Wait()
-	if err == nil && res.Type != "OK" {
-		err = fmt.Errorf("SELECT %s: %s %s", box, res.Type, res.Data[0].Text)
-	}
+	res, err := perfWait(m.Select(box, false))
 	if err != nil {
 		m.Shutdown()
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("SELECT %s: %w", box, err)
 	}
 	exists, err := strconv.Atoi(strings.TrimSpace(res.Data[0].Text))
 	if err != nil {
@@ -903,11 +1003,30 @@ func (h *perfHarness) open(box string) (*IMAP4, int, error) {
 	return m, exists, nil
 }
 
-func perfOK(c *Command) error {
+// runOurs runs one workload with our client: f gets a connection with box
+// selected, its EXISTS and the run to fill in.
+func (h *perfHarness) runOurs(box string, f func(m *IMAP4, exists int, r *perfRun) error) (perfRun, error) {
+	var r perfRun
+	m, n, err := h.open(box)
+	if err != nil {
+		return r, err
+	}
+	defer perfClose(m)
+	err = f(m, n, &r)
+	return r, err
+}
+
+// perfWait waits for c; a completion other than OK is an error.
+func perfWait(c *Command) (Result, error) {
 	res, err := c.Wait()
 	if err == nil && res.Type != "OK" {
 		err = fmt.Errorf("%s %s", res.Type, res.Data[0].Text)
 	}
+	return res, err
+}
+
+func perfOK(c *Command) error {
+	_, err := perfWait(c)
 	return err
 }
 
@@ -918,7 +1037,11 @@ func perfClose(m *IMAP4) {
 
 // ---- W1 --------------------------------------------------------------------------
 
-func (h *perfHarness) w1Drain() (perfRun, error) {
+func (h *perfHarness) w1Drain() (perfRun, error) { return h.fetchDrain(perfFetchParts) }
+
+// fetchDrain is the drain client's W1 and W6: one FETCH 1:<EXISTS> items
+// of INBOX.
+func (h *perfHarness) fetchDrain(items string) (perfRun, error) {
 	var r perfRun
 	c, n, err := h.rawOpen("INBOX", 256<<10)
 	if err != nil {
@@ -927,63 +1050,55 @@ func (h *perfHarness) w1Drain() (perfRun, error) {
 	defer c.logout()
 	rx0 := c.rx
 	m := perfStart()
-	err = c.command("F", fmt.Sprintf("FETCH 1:%d %s", n, perfFetchParts), nil)
+	err = c.command("F", fmt.Sprintf("FETCH 1:%d %s", n, items), nil)
 	m.end(&r)
 	r.messages, r.bytes = n, c.rx-rx0
 	return r, err
 }
 
 func (h *perfHarness) w1Fetch() (perfRun, error) {
-	var r perfRun
-	m, n, err := h.open("INBOX")
-	if err != nil {
-		return r, err
-	}
-	defer perfClose(m)
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	meter := perfStart()
-	res, err := m.Fetch(fmt.Sprintf("1:%d", n), perfFetchParts).Wait()
-	meter.end(&r)
-	if err != nil {
-		return r, err
-	}
-	for _, d := range res.Data {
-		if d.IsLiteral() {
-			r.messages++
-			r.bytes += int64(len(d.Literal))
+	return h.runOurs("INBOX", func(m *IMAP4, n int, r *perfRun) error {
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		meter := perfStart()
+		res, err := m.Fetch(fmt.Sprintf("1:%d", n), perfFetchParts).Wait()
+		meter.end(r)
+		if err != nil {
+			return err
 		}
-	}
-	// Not timed: the live heap while the result is held.
-	var after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	runtime.KeepAlive(res)
-	r.heldHeap = int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	return r, h.checkW1(r, n)
-}
-
-func (h *perfHarness) w1FetchFunc() (perfRun, error) {
-	var r perfRun
-	m, n, err := h.open("INBOX")
-	if err != nil {
-		return r, err
-	}
-	defer perfClose(m)
-	meter := perfStart()
-	err = perfOK(m.FetchFunc(fmt.Sprintf("1:%d", n), perfFetchParts, func(msg []Datum) {
-		for _, d := range msg {
+		for _, d := range res.Data {
 			if d.IsLiteral() {
 				r.messages++
 				r.bytes += int64(len(d.Literal))
 			}
 		}
-	}))
-	meter.end(&r)
-	if err != nil {
-		return r, err
-	}
-	return r, h.checkW1(r, n)
+		// Not timed: the live heap while the result is held.
+		var after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(res)
+		r.heldHeap = int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		return h.checkW1(*r, n)
+	})
+}
+
+func (h *perfHarness) w1FetchFunc() (perfRun, error) {
+	return h.runOurs("INBOX", func(m *IMAP4, n int, r *perfRun) error {
+		meter := perfStart()
+		err := perfOK(m.FetchFunc(fmt.Sprintf("1:%d", n), perfFetchParts, func(msg []Datum) {
+			for _, d := range msg {
+				if d.IsLiteral() {
+					r.messages++
+					r.bytes += int64(len(d.Literal))
+				}
+			}
+		}))
+		meter.end(r)
+		if err != nil {
+			return err
+		}
+		return h.checkW1(*r, n)
+	})
 }
 
 func (h *perfHarness) checkW1(r perfRun, n int) error {
@@ -1008,9 +1123,7 @@ func (h *perfHarness) w2Drain() (perfRun, error) {
 	}
 	rx0 := c.rx
 	m := perfStart()
-	werr := make(chan error, 1)
-	go func() {
-		bw := bufio.NewWriterSize(c.conn, 64<<10)
+	err = c.pipeline("UID FETCH", len(uids), func(bw *bufio.Writer) {
 		var line []byte
 		for i, uid := range uids {
 			line = append(line[:0], 'U')
@@ -1020,77 +1133,65 @@ func (h *perfHarness) w2Drain() (perfRun, error) {
 			line = append(line, " "+perfFetchParts+"\r\n"...)
 			bw.Write(line)
 		}
-		werr <- bw.Flush()
-	}()
-	bad, badLine, err := c.drain(len(uids), nil)
+	})
 	m.end(&r)
-	if err == nil {
-		err = <-werr
-	}
-	if err == nil && bad > 0 {
-		err = fmt.Errorf("%d UID FETCH failed: %s", bad, badLine)
-	}
 	r.messages, r.bytes = len(uids), c.rx-rx0
 	return r, err
 }
 
 func (h *perfHarness) w2Ours() (perfRun, error) {
-	var r perfRun
-	m, _, err := h.open("small")
-	if err != nil {
-		return r, err
-	}
-	defer perfClose(m)
-	res, err := m.UID("SEARCH", "ALL").Wait()
-	if err != nil {
-		return r, err
-	}
-	var uids []string
-	for _, d := range res.Data {
-		uids = append(uids, strings.Fields(d.Text)...)
-	}
-	if len(uids) != h.corpus.small.n {
-		return r, fmt.Errorf("UID SEARCH ALL: %d UIDs, want %d", len(uids), h.corpus.small.n)
-	}
-	results := make([]Result, len(uids))
-	errs := make([]error, len(uids))
-	var wg sync.WaitGroup
-	wg.Add(len(uids))
-	meter := perfStart()
-	for i, uid := range uids {
-		m.UID("FETCH", uid, perfFetchParts).OnDone(func(res Result, err error) {
-			results[i], errs[i] = res, err
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	meter.end(&r)
-	// Not timed: every result must hold exactly its own message.
-	for i, uid := range uids {
-		if errs[i] != nil {
-			return r, fmt.Errorf("UID FETCH %s: %w", uid, errs[i])
+	return h.runOurs("small", func(m *IMAP4, _ int, r *perfRun) error {
+		res, err := m.UID("SEARCH", "ALL").Wait()
+		if err != nil {
+			return err
 		}
-		u, _ := strconv.Atoi(uid)
-		bodies, own := 0, false
-		for _, d := range results[i].Data {
-			if !d.IsLiteral() {
-				continue
+		var uids []string
+		for _, d := range res.Data {
+			uids = append(uids, strings.Fields(d.Text)...)
+		}
+		if len(uids) != h.corpus.small.n {
+			return fmt.Errorf("UID SEARCH ALL: %d UIDs, want %d", len(uids), h.corpus.small.n)
+		}
+		results := make([]Result, len(uids))
+		errs := make([]error, len(uids))
+		var wg sync.WaitGroup
+		wg.Add(len(uids))
+		meter := perfStart()
+		for i, uid := range uids {
+			m.UID("FETCH", uid, perfFetchParts).OnDone(func(res Result, err error) {
+				results[i], errs[i] = res, err
+				wg.Done()
+			})
+		}
+		wg.Wait()
+		meter.end(r)
+		// Not timed: every result must hold exactly its own message.
+		for i, uid := range uids {
+			if errs[i] != nil {
+				return fmt.Errorf("UID FETCH %s: %w", uid, errs[i])
 			}
-			bodies++
-			r.messages++
-			r.bytes += int64(len(d.Literal))
-			own = u >= 1 && u <= len(h.corpus.small.sums) &&
-				(strings.Contains(d.Text, "UID "+uid+" ") || strings.Contains(d.Text, "UID "+uid+")")) &&
-				crc32.Checksum(d.Literal, perfCastagnoli) == h.corpus.small.sums[u-1]
+			u, _ := strconv.Atoi(uid)
+			bodies, own := 0, false
+			for _, d := range results[i].Data {
+				if !d.IsLiteral() {
+					continue
+				}
+				bodies++
+				r.messages++
+				r.bytes += int64(len(d.Literal))
+				own = u >= 1 && u <= len(h.corpus.small.sums) &&
+					(strings.Contains(d.Text, "UID "+uid+" ") || strings.Contains(d.Text, "UID "+uid+")")) &&
+					crc32.Checksum(d.Literal, perfCastagnoli) == h.corpus.small.sums[u-1]
+			}
+			if bodies != 1 || !own {
+				r.misrouted++
+			}
 		}
-		if bodies != 1 || !own {
-			r.misrouted++
+		if r.bytes != h.corpus.small.bytes {
+			return fmt.Errorf("got %d body bytes, want %d (misrouted %d)", r.bytes, h.corpus.small.bytes, r.misrouted)
 		}
-	}
-	if r.bytes != h.corpus.small.bytes {
-		return r, fmt.Errorf("got %d body bytes, want %d (misrouted %d)", r.bytes, h.corpus.small.bytes, r.misrouted)
-	}
-	return r, nil
+		return nil
+	})
 }
 
 // ---- W3 --------------------------------------------------------------------------
@@ -1109,15 +1210,14 @@ func (h *perfHarness) w3Drain(pipelined bool) (perfRun, error) {
 	}
 	rx0 := c.rx
 	m := perfStart()
-	bad, badLine := 0, ""
 	if pipelined {
-		werr := make(chan error, 1)
-		go func() { werr <- c.send(strings.Join(lines, "")) }()
-		bad, badLine, err = c.drain(n, nil)
-		if err == nil {
-			err = <-werr
-		}
+		err = c.pipeline("SEARCH", n, func(bw *bufio.Writer) {
+			for _, l := range lines {
+				bw.WriteString(l)
+			}
+		})
 	} else {
+		bad, badLine := 0, ""
 		for i := 0; i < n && err == nil; i++ {
 			if err = c.send(lines[i]); err == nil {
 				var b int
@@ -1125,44 +1225,43 @@ func (h *perfHarness) w3Drain(pipelined bool) (perfRun, error) {
 				bad += b
 			}
 		}
+		if err == nil && bad > 0 {
+			err = fmt.Errorf("%d SEARCH failed: %s", bad, badLine)
+		}
 	}
 	m.end(&r)
-	if err == nil && bad > 0 {
-		err = fmt.Errorf("%d SEARCH failed: %s", bad, badLine)
-	}
 	r.bytes = c.rx - rx0
 	return r, err
 }
 
 func (h *perfHarness) w3Ours() (perfRun, error) {
-	var r perfRun
+	crit := perfCriteriaKeys()
+	return h.runOurs("INBOX", func(m *IMAP4, _ int, r *perfRun) error {
+		meter := perfStart()
+		for i := 0; i < *perfSearches; i++ {
+			res, err := perfWait(m.Search("", crit[i%len(crit)]...))
+			if err != nil {
+				return fmt.Errorf("SEARCH %s: %w", perfCriteria[i%len(perfCriteria)], err)
+			}
+			for _, d := range res.Data {
+				r.hits += strings.Count(d.Text, " ") + 1
+				if d.Text == "" {
+					r.hits--
+				}
+			}
+		}
+		meter.end(r)
+		return nil
+	})
+}
+
+// perfCriteriaKeys returns perfCriteria split by perfSearchKeys.
+func perfCriteriaKeys() [][]string {
 	crit := make([][]string, len(perfCriteria))
 	for i, l := range perfCriteria {
 		crit[i] = perfSearchKeys(l)
 	}
-	m, _, err := h.open("INBOX")
-	if err != nil {
-		return r, err
-	}
-	defer perfClose(m)
-	meter := perfStart()
-	for i := 0; i < *perfSearches; i++ {
-		res, err := m.Search("", crit[i%len(crit)]...).Wait()
-		if err == nil && res.Type != "OK" {
-			err = fmt.Errorf("%s %s", res.Type, res.Data[0].Text)
-		}
-		if err != nil {
-			return r, fmt.Errorf("SEARCH %s: %w", perfCriteria[i%len(perfCriteria)], err)
-		}
-		for _, d := range res.Data {
-			r.hits += strings.Count(d.Text, " ") + 1
-			if d.Text == "" {
-				r.hits--
-			}
-		}
-	}
-	meter.end(&r)
-	return r, nil
+	return crit
 }
 
 // perfSearchKeys splits a criteria line into search keys, keeping quoted
@@ -1393,21 +1492,25 @@ func (h *perfHarness) w4Ours() (perfRun, error) {
 
 // ---- profiles --------------------------------------------------------------------
 
-// profile runs our side of each workload -perf.profreps more times under the
-// CPU profiler. The profiles include connection setup and the W2 check.
-func (h *perfHarness) profile(dir string, want map[string]bool) {
+// profile runs each of our variants that has a profile name -perf.profreps
+// more times under the CPU profiler. The profiles include connection setup
+// and the checks (W2, W3p, W6), and W5's reading of the messages.
+func (h *perfHarness) profile(dir string, workloads []perfWorkload, want map[string]bool) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		h.t.Errorf("profile dir: %v", err)
 		return
 	}
-	for _, p := range []struct {
-		w, name string
-		run     func() (perfRun, error)
-	}{{"w1", "w1-fetch", h.w1Fetch}, {"w1", "w1-fetchfunc", h.w1FetchFunc}, {"w2", "w2", h.w2Ours}, {"w3", "w3", h.w3Ours}} {
-		if !want[p.w] {
+	var variants []perfVariant
+	for _, w := range workloads {
+		if want[w.name] {
+			variants = append(variants, w.variants...)
+		}
+	}
+	for _, p := range variants {
+		if p.profile == "" {
 			continue
 		}
-		path := filepath.Join(dir, "ours-"+p.name+".pprof")
+		path := filepath.Join(dir, "ours-"+p.profile+".pprof")
 		f, err := os.Create(path)
 		if err != nil {
 			h.t.Errorf("%v", err)
@@ -1426,12 +1529,12 @@ func (h *perfHarness) profile(dir string, want map[string]bool) {
 		pprof.StopCPUProfile()
 		f.Close()
 		if err != nil {
-			h.t.Errorf("profile run %s: %v", p.name, err)
+			h.t.Errorf("profile run %s: %v", p.profile, err)
 			continue
 		}
 		h.t.Logf("CPU profile %s (go tool pprof -top %s)", path, path)
-		if err := h.allocProfile(dir, p.name, p.run); err != nil {
-			h.t.Errorf("allocation profile %s: %v", p.name, err)
+		if err := h.allocProfile(dir, p.profile, p.run); err != nil {
+			h.t.Errorf("allocation profile %s: %v", p.profile, err)
 		}
 	}
 }
@@ -1529,11 +1632,14 @@ func (h *perfHarness) report() string {
 		*perfScale, *perfSeed, c.inbox.n, float64(c.inbox.bytes)/1e6, float64(c.inbox.median)/1e3, float64(c.inbox.max)/1e3, c.inbox.over100K,
 		c.small.n, float64(c.small.bytes)/1e6)
 	fmt.Fprintf(&b, "- medians of %d repetitions, clients interleaved; drain = raw client that writes the command lines and skips to the tagged completion\n", *perfReps)
-	fmt.Fprintf(&b, "- command: `go test -tags perf -run TestPerformance -count=1 -timeout 30m -v . -args -perf -perf.scale=%g -perf.reps=%d -perf.conns=%d`\n\n",
-		*perfScale, *perfReps, *perfConns)
+	fmt.Fprintf(&b, "- command: `go test -tags perf -run TestPerformance -count=1 -timeout 30m -v . -args -perf -perf.scale=%g -perf.reps=%d -perf.conns=%d -perf.workloads=%s`\n\n",
+		*perfScale, *perfReps, *perfConns, *perfWorkloads)
 
 	b.WriteString("| workload | ours wall s | drain wall s | wall ÷ drain | ours CPU s | drain CPU s | CPU ÷ drain | notes |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	peakMiB := func(key string) float64 {
+		return h.med(key, func(r perfRun) float64 { return float64(r.peakRSSKB) / 1024 })
+	}
 	row := func(name, ours, drain, note string) {
 		if len(h.runs[ours]) == 0 || len(h.runs[drain]) == 0 {
 			return
@@ -1548,9 +1654,7 @@ func (h *perfHarness) report() string {
 		heap := h.med("w1/fetch", func(r perfRun) float64 { return float64(r.heldHeap) / 1e6 })
 		row(fmt.Sprintf("W1 FETCH 1:%d (BODY.PEEK[]), Fetch (holds all)", c.inbox.n), "w1/fetch", "w1/drain",
 			fmt.Sprintf("peak RSS +%.0f MB for %.0f MB of bodies held (%.2f×); live heap %.0f MB", peak, held, peak/held, heap))
-		peakS := h.med("w1/fetchfunc", func(r perfRun) float64 { return float64(r.peakRSSKB) / 1024 })
-		peakD := h.med("w1/drain", func(r perfRun) float64 { return float64(r.peakRSSKB) / 1024 })
-		row("W1 same, FetchFunc (streams)", "w1/fetchfunc", "w1/drain", fmt.Sprintf("peak RSS +%.1f MiB (drain +%.1f MiB)", peakS, peakD))
+		row("W1 same, FetchFunc (streams)", "w1/fetchfunc", "w1/drain", fmt.Sprintf("peak RSS +%.1f MiB (drain +%.1f MiB)", peakMiB("w1/fetchfunc"), peakMiB("w1/drain")))
 	}
 	if len(h.runs["w2/ours"]) > 0 {
 		mis := h.med("w2/ours", func(r perfRun) float64 { return float64(r.misrouted) })
@@ -1564,12 +1668,41 @@ func (h *perfHarness) report() string {
 		}
 		row(fmt.Sprintf("W3 %d SEARCH, sequential", *perfSearches), "w3/ours", "w3/drain", note)
 	}
+	searched := func(key string) string {
+		return fmt.Sprintf("hits %.0f, misrouted %.0f of %d (results that differ from their criterion's run alone)",
+			h.med(key, func(r perfRun) float64 { return float64(r.hits) }), h.med(key, func(r perfRun) float64 { return float64(r.misrouted) }), *perfSearches)
+	}
+	if len(h.runs["w3p/ours"]) > 0 {
+		row(fmt.Sprintf("W3p %d SEARCH, all issued at once, then waited for; sent as %s", *perfSearches, h.searchForm), "w3p/ours", "w3p/drain",
+			searched("w3p/ours")+"; drain: plain SEARCH, pipelined")
+	}
+	if len(h.runs["w3p/ours-plain"]) > 0 {
+		row("W3p same, sent as plain SEARCH <criteria> (the library sends each once the one before has completed)", "w3p/ours-plain", "w3p/drain",
+			searched("w3p/ours-plain"))
+	}
+	if len(h.runs["w6/messages"]) > 0 {
+		row(fmt.Sprintf("W6 FETCH 1:%d %s, Fetch + Result.Messages (holds all)", c.inbox.n, perfHeaderItems), "w6/messages", "w6/drain",
+			fmt.Sprintf("%d messages, Σ RFC822.SIZE %d, %d multipart, %d with attachments: all checked; peak RSS +%.1f MiB (drain +%.1f MiB)",
+				c.inbox.n, c.inbox.bytes, c.inbox.multipart, c.inbox.attachments, peakMiB("w6/messages"), peakMiB("w6/drain")))
+	}
+	if len(h.runs["w6/stream"]) > 0 {
+		row("W6 same, FetchFunc + ParseMessage (streams)", "w6/stream", "w6/drain", fmt.Sprintf("peak RSS +%.1f MiB", peakMiB("w6/stream")))
+	}
+	if len(h.runs["w5/ours"]) > 0 {
+		rate := func(key string) float64 { return float64(c.small.n) / h.med(key, wall) }
+		row(fmt.Sprintf("W5 %d APPEND to a new mailbox, all issued at once", c.small.n), "w5/ours", "w5/drain",
+			fmt.Sprintf("%.0f APPENDs/s (drain, pipelined with {N+}: %.0f); %.2f MB of messages sent; STATUS MESSAGES %.0f; wall is Dovecot's (a Maildir file per message)",
+				rate("w5/ours"), rate("w5/drain"), float64(c.small.bytes)/1e6, h.med("w5/ours", func(r perfRun) float64 { return float64(r.messages) })))
+	}
 	// Where the client CPU goes: user vs kernel time, page faults (expensive
 	// on VMs), allocations and GC cycles of each measured phase.
 	b.WriteString("\n| client cost (medians) | user s | sys s | page faults | allocs | allocs / msg | MB allocated | GC cycles |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, k := range []struct{ key, name string }{
 		{"w1/drain", "W1 drain"}, {"w1/fetch", "W1 ours Fetch"}, {"w1/fetchfunc", "W1 ours FetchFunc"},
 		{"w2/drain", "W2 drain"}, {"w2/ours", "W2 ours"}, {"w3/drain", "W3 drain"}, {"w3/ours", "W3 ours"},
+		{"w3p/drain", "W3p drain"}, {"w3p/ours", "W3p ours"}, {"w3p/ours-plain", "W3p ours, plain SEARCH"},
+		{"w6/drain", "W6 drain"}, {"w6/messages", "W6 ours Messages"}, {"w6/stream", "W6 ours FetchFunc + ParseMessage"},
+		{"w5/drain", "W5 drain"}, {"w5/ours", "W5 ours"},
 	} {
 		if len(h.runs[k.key]) == 0 {
 			continue
