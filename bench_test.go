@@ -219,3 +219,16 @@ func BenchmarkMessages(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/message")
 }
+
+// BenchmarkNormalizeCRLF is APPEND's copy of a 2 KB message with CRLF line
+// endings (the lab's W5 appends 2,000 of them).
+func BenchmarkNormalizeCRLF(b *testing.B) {
+	msg := []byte(strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n", 36))
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if out := normalizeCRLF(msg); len(out) != len(msg) {
+			b.Fatal(len(out))
+		}
+	}
+}

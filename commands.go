@@ -1,6 +1,7 @@
 package imaplib2
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/tls"
@@ -34,21 +35,27 @@ func (m *IMAP4) Append(mailbox, flags string, date time.Time, message []byte) *C
 }
 
 // normalizeCRLF turns every CR, LF and CRLF of msg into CRLF, as imaplib2
-// does before it counts the literal.
+// does before it counts the literal. It copies whole lines at a time.
 func normalizeCRLF(msg []byte) []byte {
 	out := make([]byte, 0, len(msg)+len(msg)/64)
-	for i := 0; i < len(msg); i++ {
-		switch c := msg[i]; c {
-		case '\r':
-			if i+1 < len(msg) && msg[i+1] == '\n' {
-				i++
-			}
-			out = append(out, '\r', '\n')
-		case '\n':
-			out = append(out, '\r', '\n')
-		default:
-			out = append(out, c)
+	for len(msg) > 0 {
+		line, rest, ended := bytes.Cut(msg, []byte{'\n'})
+		if ended {
+			line = bytes.TrimSuffix(line, []byte{'\r'}) // the CR of this line's CRLF
 		}
+		for {
+			cr := bytes.IndexByte(line, '\r') // a bare CR ends a line too
+			if cr < 0 {
+				break
+			}
+			out = append(append(out, line[:cr]...), '\r', '\n')
+			line = line[cr+1:]
+		}
+		out = append(out, line...)
+		if ended {
+			out = append(out, '\r', '\n')
+		}
+		msg = rest
 	}
 	return out
 }

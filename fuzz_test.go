@@ -166,3 +166,27 @@ func FuzzSession(f *testing.F) {
 		m.Shutdown()
 	})
 }
+
+// FuzzNormalizeCRLF checks APPEND's line-ending normalisation against its
+// definition, one byte at a time: CRLF stays, a bare CR or LF becomes CRLF,
+// every other byte is kept.
+func FuzzNormalizeCRLF(f *testing.F) {
+	for _, seed := range []string{"", "a\r\nb", "a\nb\n", "a\rb\r", "\r\r\n\n", "\n\r", "x\r", "Subject: hi\r\n\r\nbody\n.\r"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		var want []byte
+		for i := 0; i < len(msg); i++ {
+			switch {
+			case msg[i] == '\r' && i+1 < len(msg) && msg[i+1] == '\n':
+				want = append(want, '\r', '\n')
+				i++
+			case msg[i] == '\r' || msg[i] == '\n':
+				want = append(want, '\r', '\n')
+			default:
+				want = append(want, msg[i])
+			}
+		}
+		require.Equal(t, string(want), string(normalizeCRLF(msg)))
+	})
+}
