@@ -38,8 +38,12 @@ type debugLog struct {
 	full bool
 }
 
-// newDebugLog returns the debug log that o asks for.
+// newDebugLog returns the debug log that o asks for: nil, which records
+// nothing, at Debug level 0.
 func newDebugLog(o Options, host string) *debugLog {
+	if o.Debug <= 0 {
+		return nil
+	}
 	d := &debugLog{level: o.Debug, bufLevel: o.DebugBufLvl, w: o.DebugWriter, logger: o.Logger}
 	if d.prefix = o.Identifier; d.prefix == "" {
 		d.prefix = host

@@ -615,7 +615,7 @@ type responseReader struct {
 // connection needs (longer lines are gathered in pieces), and gets a large
 // one once it has carried 64 KiB.
 const (
-	smallReadBuffer = 1 << 10
+	smallReadBuffer = 512
 	largeReadBuffer = 64 << 10
 	busyConnection  = 64 << 10
 )

@@ -419,7 +419,7 @@ func (m *IMAP4) Welcome() string { return m.welcome }
 func (m *IMAP4) Capabilities() []string {
 	m.session.mu.Lock()
 	defer m.session.mu.Unlock()
-	return append([]string(nil), m.session.caps...)
+	return strings.Fields(m.session.caps)
 }
 
 // ProtocolVersion returns the most recent protocol the server supports:

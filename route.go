@@ -245,10 +245,15 @@ func routeStatus(list []*Command, data []Datum) *Command {
 // counts.
 type unsolicitedStore struct {
 	entries []entry
-	counts  map[string]int // entries of each type
+	counts  map[string]int // entries of each type, kept once there are many entries
 	limit   int
 	dropped int // entries dropped for the limit
 }
+
+// countedStore is the number of entries from which the store counts them
+// by type, so that looking for an absent type does not scan them all. A
+// few entries (what SELECT leaves) are cheaper to scan than to count.
+const countedStore = 64
 
 // add stores an entry, dropping the oldest one if the store is full.
 func (s *unsolicitedStore) add(e entry) {
@@ -262,16 +267,24 @@ func (s *unsolicitedStore) add(e entry) {
 	s.count(e.typ)
 }
 
-// count counts one entry of typ more.
+// count counts one entry of typ more, once the store counts.
 func (s *unsolicitedStore) count(typ string) {
-	if s.counts == nil {
+	switch {
+	case s.counts != nil:
+		s.counts[typ]++
+	case len(s.entries) >= countedStore:
 		s.counts = make(map[string]int)
+		for _, e := range s.entries {
+			s.counts[e.typ]++
+		}
 	}
-	s.counts[typ]++
 }
 
 // forget counts one entry of typ less.
 func (s *unsolicitedStore) forget(typ string) {
+	if s.counts == nil {
+		return
+	}
 	if s.counts[typ]--; s.counts[typ] == 0 {
 		delete(s.counts, typ)
 	}
@@ -295,7 +308,7 @@ func (s *unsolicitedStore) putBack(entries []entry) {
 // take removes and returns the data of every entry of typ, in order of
 // arrival.
 func (s *unsolicitedStore) take(typ string) []Datum {
-	if s.counts[typ] == 0 {
+	if s.counts != nil && s.counts[typ] == 0 {
 		return nil
 	}
 	var taken []Datum
@@ -317,7 +330,7 @@ func (s *unsolicitedStore) take(typ string) []Datum {
 func (s *unsolicitedStore) flush() {
 	clear(s.entries)
 	s.entries = s.entries[:0]
-	clear(s.counts)
+	s.counts = nil
 }
 
 // popAll removes every entry and returns them in order of arrival, with

@@ -19,7 +19,7 @@ type imapSession struct {
 
 	mu          sync.Mutex
 	state       string
-	caps        []string
+	caps        string          // the capabilities, upper case, separated by single spaces
 	capsVersion int             // counts capability updates
 	utf8        bool            // the server confirmed ENABLE UTF8=ACCEPT
 	enabled     map[string]bool // what the server confirmed in ENABLED (RFC 5161)
@@ -66,7 +66,9 @@ func (s *imapSession) setState(state string) {
 // hasCapabilityLocked reports whether the server announced name. The
 // caller holds s.mu.
 func (s *imapSession) hasCapabilityLocked(name string) bool {
-	for _, c := range s.caps {
+	for rest := s.caps; rest != ""; {
+		var c string
+		c, rest, _ = strings.Cut(rest, " ")
 		if c == name {
 			return true
 		}
@@ -107,7 +109,7 @@ func (s *imapSession) sendsWithoutWaiting(c *Command) bool {
 
 // setCapabilitiesLocked records a capability list. The caller holds s.mu.
 func (s *imapSession) setCapabilitiesLocked(list string) {
-	s.caps = strings.Fields(strings.ToUpper(list))
+	s.caps = strings.Join(strings.Fields(strings.ToUpper(list)), " ")
 	s.capsVersion++
 }
 
