@@ -66,14 +66,20 @@ func (s *imapSession) setState(state string) {
 // hasCapabilityLocked reports whether the server announced name. The
 // caller holds s.mu.
 func (s *imapSession) hasCapabilityLocked(name string) bool {
-	for rest := s.caps; rest != ""; {
-		var c string
-		c, rest, _ = strings.Cut(rest, " ")
-		if c == name {
+	if name == "" || strings.IndexByte(name, ' ') >= 0 {
+		return false
+	}
+	for from := 0; ; {
+		i := strings.Index(s.caps[from:], name)
+		if i < 0 {
+			return false
+		}
+		start, end := from+i, from+i+len(name)
+		if (start == 0 || s.caps[start-1] == ' ') && (end == len(s.caps) || s.caps[end] == ' ') {
 			return true
 		}
+		from = start + 1
 	}
-	return false
 }
 
 // hasCapability reports whether the server announced name.
