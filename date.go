@@ -3,8 +3,6 @@ package imaplib2
 import (
 	"bytes"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -43,11 +41,6 @@ func lowerASCII(c byte) byte {
 // internalDateLayout is the shape of an IMAP date-time, for error messages.
 const internalDateLayout = "DD-Mmm-YYYY HH:MM:SS +HHMM"
 
-// dateTimeRE matches the text between the quotes of an IMAP date-time. The day
-// may be two digits, a space and one digit, or just one digit.
-var dateTimeRE = regexp.MustCompile(
-	`^( ?[0-9]|[0-9]{2})-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([-+])([0-9]{2})([0-9]{2})$`)
-
 // Internaldate2Time finds the first `INTERNALDATE "DD-Mmm-YYYY HH:MM:SS +HHMM"`
 // in resp, typically a FETCH response such as the data line
 //
@@ -77,24 +70,37 @@ func Internaldate2Time(resp []byte) (time.Time, error) {
 }
 
 // parseDateTime parses the text between the quotes of an IMAP date-time,
-// "17-Jul-1996 02:44:25 -0700".
+// "17-Jul-1996 02:44:25 -0700". The day may be two digits, a space and one
+// digit, or just one digit.
 func parseDateTime(s []byte) (time.Time, error) {
-	if t, ok := usualDateTime(s); ok {
-		return t, nil
+	var day, rest []byte // the day's digits; the rest from the '-' after it
+	switch {
+	case len(s) > 2 && s[1] == '-':
+		day, rest = s[:1], s[1:]
+	case len(s) > 3 && s[2] == '-':
+		day, rest = bytes.TrimPrefix(s[:2], []byte{' '}), s[2:]
 	}
-	m := dateTimeRE.FindSubmatch(s)
-	if m == nil {
+	// rest is "-Mmm-YYYY HH:MM:SS +HHMM".
+	if len(rest) != 24 || rest[0] != '-' || rest[4] != '-' || rest[9] != ' ' || rest[12] != ':' ||
+		rest[15] != ':' || rest[18] != ' ' || rest[19] != '+' && rest[19] != '-' ||
+		!isASCIILetter(rest[1]) || !isASCIILetter(rest[2]) || !isASCIILetter(rest[3]) {
 		return time.Time{}, invalidDateError(s, "want "+internalDateLayout)
 	}
-	month, ok := Mon2num(string(m[2]))
+	var fields [7]int // day, year, hour, minute, second, zone hours, zone minutes
+	for i, b := range [][]byte{day, rest[5:9], rest[10:12], rest[13:15], rest[16:18], rest[20:22], rest[22:24]} {
+		n, ok := asciiDigits(b)
+		if !ok {
+			return time.Time{}, invalidDateError(s, "want "+internalDateLayout)
+		}
+		fields[i] = n
+	}
+	month, ok := Mon2num(string(rest[1:4]))
 	if !ok {
 		return time.Time{}, invalidDateError(s, "unknown month")
 	}
-	day := atoiDigits(bytes.TrimPrefix(m[1], []byte(" ")))
-	year, hour, minute, sec := atoiDigits(m[3]), atoiDigits(m[4]), atoiDigits(m[5]), atoiDigits(m[6])
-	zoneHour, zoneMin := atoiDigits(m[8]), atoiDigits(m[9])
+	d, year, hour, minute, sec, zoneHour, zoneMin := fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6]
 	switch {
-	case day < 1 || day > daysInMonth(time.Month(month), year):
+	case d < 1 || d > daysInMonth(time.Month(month), year):
 		return time.Time{}, invalidDateError(s, "day out of range")
 	case hour > 23:
 		return time.Time{}, invalidDateError(s, "hour out of range")
@@ -106,54 +112,23 @@ func parseDateTime(s []byte) (time.Time, error) {
 		return time.Time{}, invalidDateError(s, "zone minutes out of range")
 	}
 	offset := zoneHour*3600 + zoneMin*60
-	if m[7][0] == '-' {
+	if rest[19] == '-' {
 		offset = -offset
 	}
-	zone := time.FixedZone("", offset)
-	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, zone), nil
+	return time.Date(year, time.Month(month), d, hour, minute, sec, 0, time.FixedZone("", offset)), nil
 }
 
-// usualDateTime parses a well-formed date-time without a regular
-// expression: "17-Jul-1996 02:44:25 -0700", the day possibly " 7" or "7".
-// It reports false for anything else, which parseDateTime then examines.
-func usualDateTime(s []byte) (time.Time, bool) {
-	if len(s) == 25 {
-		s = append([]byte{' '}, s...)
-	}
-	if len(s) != 26 || s[2] != '-' || s[6] != '-' || s[11] != ' ' || s[14] != ':' || s[17] != ':' || s[20] != ' ' || s[21] != '+' && s[21] != '-' {
-		return time.Time{}, false
-	}
-	digits := func(b []byte) (int, bool) {
-		n := 0
-		for _, c := range b {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
+// asciiDigits returns the number that b spells in ASCII digits; false if b
+// is empty or holds anything else.
+func asciiDigits(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
 		}
-		return n, true
+		n = n*10 + int(c-'0')
 	}
-	dayText := s[0:2]
-	if dayText[0] == ' ' {
-		dayText = dayText[1:]
-	}
-	day, ok1 := digits(dayText)
-	month, ok2 := Mon2num(string(s[3:6]))
-	year, ok3 := digits(s[7:11])
-	hour, ok4 := digits(s[12:14])
-	minute, ok5 := digits(s[15:17])
-	sec, ok6 := digits(s[18:20])
-	zoneHour, ok7 := digits(s[22:24])
-	zoneMin, ok8 := digits(s[24:26])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || day < 1 || day > daysInMonth(time.Month(month), year) ||
-		hour > 23 || minute > 59 || sec > 59 || zoneMin > 59 {
-		return time.Time{}, false
-	}
-	offset := zoneHour*3600 + zoneMin*60
-	if s[21] == '-' {
-		offset = -offset
-	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.FixedZone("", offset)), true
+	return n, len(b) > 0
 }
 
 // invalidDateError returns the error for a malformed INTERNALDATE value s.
@@ -163,12 +138,6 @@ func invalidDateError(s []byte, why string) error {
 		s = append(s[:shown:shown], "..."...)
 	}
 	return newError(ErrError, "", fmt.Sprintf("invalid INTERNALDATE %q: %s", s, why), nil)
-}
-
-// atoiDigits converts a string of ASCII digits that the caller has already checked.
-func atoiDigits(b []byte) int {
-	n, _ := strconv.Atoi(string(b))
-	return n
 }
 
 // daysInMonth returns the number of days in month m of year.

@@ -3,6 +3,7 @@ package imaplib2
 import (
 	"bytes"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -272,6 +273,24 @@ func FuzzInternaldate2Time(f *testing.F) {
 		require.NoError(t, err, "%q parsed as %v, but its rendering %s does not", resp, got, s)
 		require.True(t, again.Equal(got), "%q: %v rendered as %s parses as %v", resp, got, s, again)
 		require.Equal(t, s, Time2Internaldate(again), "%q: rendered twice", resp)
+	})
+}
+
+// FuzzParseDateTime checks the date-time parser's idea of the format
+// against a regular expression of it: a value is either in that form
+// (and then parsed or refused for a field out of range) or refused as
+// malformed.
+func FuzzParseDateTime(f *testing.F) {
+	form := regexp.MustCompile(`^( ?[0-9]|[0-9]{2})-[A-Za-z]{3}-[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [-+][0-9]{4}$`)
+	for _, seed := range []string{"17-Jul-1996 02:44:25 -0700", " 2-Jan-2000 10:11:12 +0530", "2-Jan-2000 10:11:12 +0000",
+		" 12-Jan-2000 00:00:00 +0000", "-1-Jan-2000 00:00:00 +0000", "1 -Jan-2000 00:00:00 +0000", "01-J n-2000 00:00:00 +0000",
+		"01-Jan-2000 00:00:00.5 +0000", "", "1-", "  -Jan-2000 00:00:00 +0000"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		_, err := parseDateTime(s)
+		malformed := err != nil && strings.HasSuffix(err.Error(), "want "+internalDateLayout)
+		require.Equal(t, !form.Match(s), malformed, "%q: %v", s, err)
 	})
 }
 
