@@ -628,7 +628,7 @@ func newResponseReader(src io.Reader, maxLine int, maxLiteral int64) *responseRe
 // growBuffer gives a busy connection the large read buffer. Bytes already
 // buffered are read first: under a stream of responses the small buffer is
 // seldom empty, and waiting for it to be would leave a busy connection
-// reading a kilobyte at a time.
+// reading a small buffer's worth at a time.
 func (rr *responseReader) growBuffer() {
 	src := rr.src
 	if n := rr.r.Buffered(); n > 0 {
