@@ -24,7 +24,7 @@ type Command struct {
 
 	collect   []string      // untagged types it collects, in the Result's order
 	set       seqRanges     // keyed FETCH data: the messages (or UIDs) it asked for; nil: all
-	statusOf  string        // STATUS: the mailbox whose data it collects
+	statusOf  string        // STATUS: the mailbox whose data it collects; "" for any (LIST-STATUS)
 	auth      Authenticator // AUTHENTICATE's challenge handler
 	each      func([]Datum) // FetchFunc's handler
 	idleFor   time.Duration // IDLE's timeout

@@ -213,14 +213,14 @@ func fetchUID(data []Datum) uint32 {
 }
 
 // routeStatus returns the oldest command of list that the STATUS response
-// is for: a LIST with RETURN (STATUS ...) takes every one; a STATUS command
-// takes the one of the mailbox it asked for, once. With none, a sole
-// STATUS command gets it.
+// is for: one that names no mailbox (a LIST with RETURN (STATUS ...))
+// takes every one; a STATUS command takes the one of the mailbox it asked
+// for, once. With none, a sole collector gets it.
 func routeStatus(list []*Command, data []Datum) *Command {
 	name, err := newDecoder(data).astring()
 	if err == nil {
 		for _, c := range list {
-			if c.spec == cmdListStatus {
+			if c.statusOf == "" {
 				return c
 			}
 			if len(c.collected) > 0 {
