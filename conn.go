@@ -516,10 +516,14 @@ func (m *IMAP4) pauseForSwitch() bool {
 	}
 }
 
-// capabilityNow sends CAPABILITY from the writer itself, ahead of the queue.
+// capabilityNow sends CAPABILITY from the writer itself, ahead of the
+// queue, and flushes it even when commands are queued: the writer waits
+// for its answer before it sends anything else.
 func (m *IMAP4) capabilityNow() *Command {
 	c := m.newCommand(cmdCapability)
-	m.wrote(m.send(c))
+	if m.wrote(m.send(c)) {
+		m.wrote(m.flush())
+	}
 	return c
 }
 

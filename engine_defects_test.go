@@ -929,3 +929,24 @@ S: $3 OK done
 	wait(t, a)
 	assert.Equal(t, []string{"2 (UID 6 FLAGS ())"}, texts(wait(t, b).Data))
 }
+
+// A login whose OK names no capabilities is followed by a CAPABILITY
+// command that the writer sends ahead of the queue and waits for. With a
+// command queued behind the login, it must still go out at once.
+func TestFollowUpCapabilityWithQueuedCommand(t *testing.T) {
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready
+C: $1 LOGIN alice "secret"
+S: $1 OK Logged in
+C: $2 CAPABILITY
+S: * CAPABILITY IMAP4rev1 IDLE
+S: $2 OK done
+C: $3 NOOP
+S: $3 OK done
+`), nil)
+	login := m.Login("alice", "secret")
+	noop := m.Noop() // queued: LOGIN runs alone
+	waitDoneOK(t, login, "LOGIN without a CAPABILITY code, with a command queued")
+	waitDoneOK(t, noop, "NOOP queued behind LOGIN")
+	assert.Contains(t, m.Capabilities(), "IDLE")
+}
