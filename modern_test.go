@@ -293,3 +293,26 @@ S: $2 OK done
 	wait(t, enable)
 	wait(t, appended)
 }
+
+// TestHighestModSeqFollowsModSeqItem: under CONDSTORE, Selected follows the
+// MODSEQ item of FETCH responses, and never text that looks like one inside
+// a value (a subject anyone can send).
+func TestHighestModSeqFollowsModSeqItem(t *testing.T) {
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * PREAUTH [CAPABILITY IMAP4rev1 CONDSTORE] ready
+C: $1 SELECT INBOX
+S: * 2 EXISTS
+S: * OK [HIGHESTMODSEQ 100] ok
+S: $1 OK [READ-WRITE] done
+C: $2 NOOP
+S: * 1 FETCH (ENVELOPE (NIL "MODSEQ (9000000000000000000)" NIL NIL NIL NIL NIL NIL NIL NIL) FLAGS (\Seen) MODSEQ (120))
+S: * 2 FETCH (FLAGS () ENVELOPE (NIL "x MODSEQ (8000000000000000000)" NIL NIL NIL NIL NIL NIL NIL NIL))
+S: $2 OK done
+`), nil)
+	wait(t, m.Select("INBOX", false))
+	sel, _ := m.Selected()
+	require.Equal(t, uint64(100), sel.HighestModSeq)
+	wait(t, m.Noop())
+	sel, _ = m.Selected()
+	assert.Equal(t, uint64(120), sel.HighestModSeq)
+}

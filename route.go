@@ -191,25 +191,43 @@ var errFound = errors.New("found")
 
 // fetchUID returns the UID among the items of a FETCH response, or 0.
 func fetchUID(data []Datum) uint32 {
-	dec := newDecoder(data)
 	var uid uint32
-	if _, err := dec.number(); err != nil || dec.sp() != nil {
-		return 0
-	}
-	err := dec.fetchItems(func(name string) error {
-		if strings.EqualFold(name, "UID") {
-			n, err := dec.number()
-			if err == nil {
-				uid, err = n, errFound
-			}
-			return err
-		}
-		return dec.skipValue()
-	})
-	if err != errFound {
+	if !fetchItem(data, "UID", func(dec *decoder) (err error) { uid, err = dec.number(); return err }) {
 		return 0
 	}
 	return uid
+}
+
+// fetchModSeq returns the MODSEQ among the items of a FETCH response, or 0.
+func fetchModSeq(data []Datum) uint64 {
+	var modSeq uint64
+	if !fetchItem(data, "MODSEQ", func(dec *decoder) error {
+		return dec.list(func() (err error) { modSeq, err = dec.number64(); return err })
+	}) {
+		return 0
+	}
+	return modSeq
+}
+
+// fetchItem walks the items of a FETCH response ("12 (UID 7 FLAGS ...)")
+// and has read parse the value of the first one called name; it reports
+// whether there was one and read succeeded. Values are skipped by the
+// grammar, so a string that looks like an item is never taken for one.
+func fetchItem(data []Datum, name string, read func(dec *decoder) error) bool {
+	dec := newDecoder(data)
+	if _, err := dec.number(); err != nil || dec.sp() != nil {
+		return false
+	}
+	err := dec.fetchItems(func(item string) error {
+		if !strings.EqualFold(item, name) {
+			return dec.skipValue()
+		}
+		if err := read(dec); err != nil {
+			return err
+		}
+		return errFound
+	})
+	return err == errFound
 }
 
 // routeStatus returns the oldest command of list that the STATUS response

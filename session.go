@@ -153,7 +153,7 @@ func (s *imapSession) observe(r *response, selecting bool) {
 		s.selected.vanished(textOf(r.data))
 	case "FETCH":
 		if s.selected.HighestModSeq != 0 { // CONDSTORE is on: follow the MODSEQ of changes
-			s.selected.HighestModSeq = max(s.selected.HighestModSeq, fetchModSeq(textOf(r.data)))
+			s.selected.HighestModSeq = max(s.selected.HighestModSeq, fetchModSeq(r.data))
 		}
 	case "FLAGS":
 		if flags, err := newTextDecoder(textOf(r.data)).flags(); err == nil {
@@ -194,17 +194,6 @@ func (s *imapSession) noteCodeLocked(r *response, selecting bool) {
 			s.selected.PermanentFlags = flags
 		}
 	}
-}
-
-// fetchModSeq returns the MODSEQ a FETCH response's first line carries,
-// or 0.
-func fetchModSeq(text string) uint64 {
-	i := strings.Index(text, "MODSEQ (")
-	if i < 0 {
-		return 0
-	}
-	n, _ := newTextDecoder(text[i+len("MODSEQ ("):]).number64()
-	return n
 }
 
 // codeNumber returns the number a response code carries, or 0.
