@@ -316,3 +316,30 @@ S: $2 OK done
 	sel, _ = m.Selected()
 	assert.Equal(t, uint64(120), sel.HighestModSeq)
 }
+
+// TestVanishedCounts: VANISHED lowers EXISTS by the UIDs it names, for
+// ranges in either order; a range to "*" names no count, and ranges whose
+// sizes add up beyond the UID space cannot wrap the count around.
+func TestVanishedCounts(t *testing.T) {
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * PREAUTH [CAPABILITY IMAP4rev1 CONDSTORE QRESYNC] ready
+C: $1 SELECT INBOX
+S: * 10 EXISTS
+S: $1 OK [READ-WRITE] done
+C: $2 NOOP
+S: * VANISHED 5:3
+S: $2 OK done
+C: $3 NOOP
+S: * VANISHED 7:*
+S: $3 OK done
+C: $4 NOOP
+S: * VANISHED 1:4294967294,1:3
+S: $4 OK done
+`), nil)
+	wait(t, m.Select("INBOX", false))
+	for _, want := range []uint32{7, 7, 0} {
+		wait(t, m.Noop())
+		sel, _ := m.Selected()
+		assert.Equal(t, want, sel.Exists)
+	}
+}

@@ -226,11 +226,15 @@ func (sel *SelectedMailbox) vanished(data string) {
 	if err != nil {
 		return
 	}
-	var n uint32
+	var n uint64
 	for _, r := range set {
-		n += r.Stop - r.Start + 1
+		if r.Start == 0 || r.Stop == 0 { // "*" names no count; VANISHED never sends it
+			continue
+		}
+		lo, hi := min(r.Start, r.Stop), max(r.Start, r.Stop)
+		n += uint64(hi-lo) + 1
 	}
-	sel.Exists -= min(sel.Exists, n)
+	sel.Exists -= uint32(min(uint64(sel.Exists), n))
 }
 
 // Selected returns a snapshot of the selected mailbox, and false when no
