@@ -202,7 +202,9 @@ type commandSpec struct {
 	// onOK and onNO are the new state ("" keeps it); learnsCaps asks for
 	// the capabilities when the tagged OK did not announce them;
 	// switches is the transport change that completes it (refused
-	// before sending when that layer is already active).
+	// before sending when that layer is already active). The writer runs
+	// these follow-ups while it holds the command alone, so a command
+	// with learnsCaps or switches must be alone.
 	failsOnNO  bool
 	onOK, onNO string
 	learnsCaps bool
