@@ -47,8 +47,10 @@
 //
 // # Lifetime
 //
-// Call Logout (or Shutdown) when done: it stops every goroutine of the
-// connection.
+// Call Logout (or Shutdown) when done: when it returns, the reader and
+// writer goroutines have stopped; the goroutine that runs OnDone callbacks
+// ends once it has run those still queued (of the commands the shutdown
+// completed), and is not waited for, so that a callback may call Shutdown.
 package imaplib2
 
 import (
