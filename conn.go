@@ -243,9 +243,7 @@ func (m *IMAP4) admit(c *Command) error {
 		s.examined = c.examine
 		s.selected = SelectedMailbox{Name: c.selectName, ReadOnly: c.examine}
 	} else {
-		for _, typ := range []string{"OK", "NO", "BAD"} {
-			m.router.store.take(typ)
-		}
+		m.router.store.discardStatus()
 	}
 	if spec.logsOut {
 		s.state = LOGOUT

@@ -344,6 +344,25 @@ func (s *unsolicitedStore) take(typ string) []Datum {
 	return taken
 }
 
+// discardStatus drops the stored OK, NO and BAD responses, as imaplib2
+// does before it sends a command, in one pass.
+func (s *unsolicitedStore) discardStatus() {
+	if s.counts != nil && s.counts["OK"]+s.counts["NO"]+s.counts["BAD"] == 0 {
+		return
+	}
+	kept := s.entries[:0]
+	for _, e := range s.entries {
+		switch e.typ {
+		case "OK", "NO", "BAD":
+			s.forget(e.typ)
+		default:
+			kept = append(kept, e)
+		}
+	}
+	clear(s.entries[len(kept):])
+	s.entries = kept
+}
+
 // flush discards everything, as a new selection does.
 func (s *unsolicitedStore) flush() {
 	clear(s.entries)

@@ -2,6 +2,7 @@ package imaplib2
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -36,9 +37,10 @@ func TestWithout(t *testing.T) {
 
 // The unsolicited store against a plain list: whether it counts its entries
 // by type (from countedStore on) or not, take returns what the list holds,
-// in order, and the oldest entries make room beyond the limit.
+// in order, discardStatus drops OK, NO and BAD, and the oldest entries make
+// room beyond the limit.
 func TestUnsolicitedStoreAgainstList(t *testing.T) {
-	types := []string{"EXISTS", "RECENT", "FLAGS", "OK", "FETCH"}
+	types := []string{"EXISTS", "RECENT", "FLAGS", "OK", "NO", "FETCH"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	s := unsolicitedStore{limit: 2 * countedStore}
 	var list []entry
@@ -49,6 +51,9 @@ func TestUnsolicitedStoreAgainstList(t *testing.T) {
 		case op == 0:
 			s.flush()
 			list = nil
+		case op < 8:
+			s.discardStatus()
+			list = slices.DeleteFunc(list, func(e entry) bool { return e.typ == "OK" || e.typ == "NO" || e.typ == "BAD" })
 		case op < 15:
 			var want []Datum
 			var kept []entry
