@@ -17,14 +17,16 @@ import (
 type imapSession struct {
 	debug *debugLog
 
-	mu          sync.Mutex
-	state       string
-	caps        string          // the capabilities, upper case, separated by single spaces
-	capsVersion int             // counts capability updates
-	utf8        bool            // the server confirmed ENABLE UTF8=ACCEPT
-	enabled     map[string]bool // what the server confirmed in ENABLED (RFC 5161)
-	tls         bool            // TLS is active
-	compressed  bool            // COMPRESS DEFLATE is active
+	mu           sync.Mutex
+	state        string
+	caps         string          // the capabilities, upper case, separated by single spaces
+	capsVersion  int             // counts capability updates
+	utf8         bool            // the server confirmed ENABLE UTF8=ACCEPT
+	enabled      map[string]bool // what the server confirmed in ENABLED (RFC 5161)
+	tls          bool            // TLS is active
+	compressed   bool            // COMPRESS DEFLATE is active
+	literalPlus  bool            // caps offers LITERAL+ (RFC 7888)
+	literalMinus bool            // caps offers LITERAL- (RFC 7888)
 
 	examined     bool // the selection was asked for read-only (EXAMINE)
 	readonlySeen bool // READ-ONLY announced on a read-write selection
@@ -95,21 +97,15 @@ func (s *imapSession) hasCapability(name string) bool {
 func (s *imapSession) forSending() (capsVersion int, utf8, plus, minus bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.capsVersion, s.utf8, s.hasCapabilityLocked("LITERAL+"), s.hasCapabilityLocked("LITERAL-")
-}
-
-// literalModes reports whether the server offers LITERAL+ and LITERAL-
-// (RFC 7888).
-func (s *imapSession) literalModes() (plus, minus bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hasCapabilityLocked("LITERAL+"), s.hasCapabilityLocked("LITERAL-")
+	return s.capsVersion, s.utf8, s.literalPlus, s.literalMinus
 }
 
 // sendsWithoutWaiting reports whether every literal of c goes without
 // waiting for a "+".
 func (s *imapSession) sendsWithoutWaiting(c *Command) bool {
-	plus, minus := s.literalModes()
+	s.mu.Lock()
+	plus, minus := s.literalPlus, s.literalMinus
+	s.mu.Unlock()
 	return !c.syncLiteralAfter(-1, plus, minus)
 }
 
@@ -117,6 +113,7 @@ func (s *imapSession) sendsWithoutWaiting(c *Command) bool {
 func (s *imapSession) setCapabilitiesLocked(list string) {
 	s.caps = strings.Join(strings.Fields(strings.ToUpper(list)), " ")
 	s.capsVersion++
+	s.literalPlus, s.literalMinus = s.hasCapabilityLocked("LITERAL+"), s.hasCapabilityLocked("LITERAL-")
 }
 
 // capabilityVersion returns the number of capability updates so far.
