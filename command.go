@@ -144,7 +144,7 @@ func (c *Command) complete(res Result, err error) {
 	c.callbacks = nil
 	close(c.done)
 	c.mu.Unlock()
-	if err != nil {
+	if err != nil && c.m.debug.enabled(debugState) { // debugText's work only when shown
 		c.m.debug.event(debugState, c.tag, "%s => %s", c.name, debugText(err))
 	}
 	for _, fn := range callbacks {

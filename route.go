@@ -276,13 +276,18 @@ const countedStore = 64
 // add stores an entry, dropping the oldest one if the store is full.
 func (s *unsolicitedStore) add(e entry) {
 	if len(s.entries) >= s.limit {
-		s.forget(s.entries[0].typ)
-		s.entries[0] = entry{}
-		s.entries = s.entries[1:]
-		s.dropped++
+		s.dropOldest()
 	}
 	s.entries = append(s.entries, e)
 	s.count(e.typ)
+}
+
+// dropOldest drops the oldest entry to make room.
+func (s *unsolicitedStore) dropOldest() {
+	s.forget(s.entries[0].typ)
+	s.entries[0] = entry{} // the backing array keeps no reference to its data
+	s.entries = s.entries[1:]
+	s.dropped++
 }
 
 // count counts one entry of typ more, once the store counts.
@@ -317,9 +322,7 @@ func (s *unsolicitedStore) putBack(entries []entry) {
 		s.count(e.typ)
 	}
 	for len(s.entries) > s.limit {
-		s.forget(s.entries[0].typ)
-		s.entries = s.entries[1:]
-		s.dropped++
+		s.dropOldest()
 	}
 }
 
