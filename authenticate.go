@@ -111,12 +111,22 @@ func debugText(err error) string {
 	return err.Error()
 }
 
-// unprovenLocked reports whether c, an AUTHENTICATE the server accepted,
-// ended before the server proved itself: a SCRAM exchange (RFC 5802)
-// whose server-final message, the server's signature, the Authenticator
-// never saw, so that it could not check it. The caller holds m.mu.
-func (c *Command) unprovenLocked() bool {
-	return c.spec.dialog == saslDialog && strings.HasPrefix(c.mechanism, "SCRAM-") && c.challenges < 2
+// unprovenLocked returns why c, an AUTHENTICATE the server accepted, is
+// not to be trusted, or nil: the client cancelled the exchange (its
+// Authenticator refused a challenge, as SCRAM refuses a wrong server
+// signature), or a SCRAM exchange (RFC 5802) ended before the server sent
+// its signature, so that the Authenticator could not check it. The caller
+// holds m.mu.
+func (c *Command) unprovenLocked() error {
+	switch {
+	case c.spec.dialog != saslDialog:
+		return nil
+	case c.authErr != nil:
+		return newError(ErrError, c.name, "the server accepted "+c.mechanism+" after the client cancelled it", c.authErr)
+	case strings.HasPrefix(c.mechanism, "SCRAM-") && c.challenges < 2:
+		return newError(ErrError, c.name, "the server accepted "+c.mechanism+" without proving it knows the password (no server signature)", nil)
+	}
+	return nil
 }
 
 // saslFailure returns what a failed AUTHENTICATE adds to its error: the

@@ -707,9 +707,12 @@ func (m *IMAP4) tagged(r *response) bool {
 	}
 	res, err := m.resultLocked(c, r, readonly)
 	m.router.unregister(c)
-	unproven := err == nil && r.typ == "OK" && c.unprovenLocked()
-	if unproven {
-		err = newError(ErrError, c.name, "the server accepted "+c.mechanism+" without proving it knows the password (no server signature)", nil)
+	var unproven error
+	if err == nil && r.typ == "OK" {
+		unproven = c.unprovenLocked()
+	}
+	if unproven != nil {
+		err = unproven
 	}
 	followUp := err == nil && r.typ == "OK" && (c.spec.switches != noSwitch || c.needsCapabilities())
 	if followUp || c.spec.logsOut {
@@ -736,7 +739,7 @@ func (m *IMAP4) tagged(r *response) bool {
 	if c.tagged != nil {
 		close(c.tagged)
 	}
-	if unproven { // logged in to a server that may be an impostor: go no further
+	if unproven != nil { // logged in to a server that may be an impostor: go no further
 		m.fail(newError(ErrAbort, "", "connection closed: the server did not prove its identity in "+c.mechanism, nil))
 		return false
 	}

@@ -279,6 +279,15 @@ var saslTranscripts = []struct {
 		_, err = waitResult(t, m.Noop())
 		assert.ErrorIs(t, err, ErrAbort, "the connection to an unproven server is dropped")
 	}},
+	{"sasl_scram_cancelled_ok.txt", func(t *testing.T, m *IMAP4) {
+		_, err := waitResult(t, m.Authenticate("SCRAM-SHA-256", rfc7677Example.authenticator("pencil")))
+		require.ErrorIs(t, err, ErrError)
+		assert.Contains(t, err.Error(), "after the client cancelled it")
+		assert.Contains(t, err.Error(), "server signature does not match")
+		assert.NotEqual(t, AUTH, m.State())
+		_, err = waitResult(t, m.Noop())
+		assert.ErrorIs(t, err, ErrAbort, "the connection to an impostor is dropped")
+	}},
 	{"sasl_xoauth2.txt", func(t *testing.T, m *IMAP4) {
 		err := waitFails(t, m.Authenticate("XOAUTH2", SASLXOAuth2("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")))
 		assert.Contains(t, err.Error(), "Invalid credentials (Failure)")
