@@ -174,13 +174,14 @@ func decodeHeader(s string) string {
 		backing [8]headerWord
 		words   = backing[:0]
 		raw     []byte
+		scan    = wordScanner{s: s, close: -1, newline: -1}
 	)
 	for i := 0; ; {
 		j := strings.Index(s[i:], "=?")
 		if j < 0 {
 			break
 		}
-		w, q, text, ok := cutWord(s, i+j)
+		w, q, text, ok := scan.cutWord(i + j)
 		w.lo = len(raw)
 		if ok {
 			if q {
@@ -229,14 +230,37 @@ func decodeHeader(s string) string {
 	return b.String()
 }
 
+// wordScanner finds the encoded-words of a header text. It remembers where
+// the next "?=" and the next line break are, so that however many "=?" a
+// hostile text holds, each of its bytes is searched a bounded number of
+// times.
+type wordScanner struct {
+	s              string
+	close, newline int // the last answers of next; -1 before the first
+}
+
+// next returns the index of the first match of find in s at or after from,
+// or len(s); *last holds the previous answer, still right if it is at or
+// after from, because from only grows.
+func (sc *wordScanner) next(from int, last *int, find func(string) int) int {
+	if *last < from {
+		if i := find(sc.s[from:]); i < 0 {
+			*last = len(sc.s)
+		} else {
+			*last = from + i
+		}
+	}
+	return *last
+}
+
 // cutWord parses the encoded-word "=?charset?encoding?text?=" at
 // s[start:], which begins with "=?". It returns the word's bounds and
 // charset, whether its encoding is Q (else B) and its encoded text; ok is
 // false when s[start:] does not hold an encoded-word. The charset is a
 // token (no white space or control characters); the text holds no CR or
 // LF, and ends at the first "?=".
-func cutWord(s string, start int) (w headerWord, q bool, text string, ok bool) {
-	rest := s[start+2:]
+func (sc *wordScanner) cutWord(start int) (w headerWord, q bool, text string, ok bool) {
+	rest := sc.s[start+2:]
 	n := strings.IndexByte(rest, '?')
 	if n <= 0 || len(rest) < n+3 || rest[n+2] != '?' {
 		return w, false, "", false
@@ -254,17 +278,16 @@ func cutWord(s string, start int) (w headerWord, q bool, text string, ok bool) {
 	default:
 		return w, false, "", false
 	}
-	text = rest[n+3:]
-	e := strings.Index(text, "?=")
-	if e < 0 || strings.ContainsAny(text[:e], "\r\n") {
+	from := start + 2 + n + 3
+	end := sc.next(from, &sc.close, func(t string) int { return strings.Index(t, "?=") })
+	if end == len(sc.s) || sc.next(from, &sc.newline, func(t string) int { return strings.IndexAny(t, "\r\n") }) < end {
 		return w, false, "", false
 	}
-	text = text[:e]
 	if lang := strings.IndexByte(charset, '*'); lang >= 0 {
 		charset = charset[:lang] // RFC 2231 §5
 	}
-	w = headerWord{start: start, end: start + 2 + n + 3 + e + 2, charset: charset}
-	return w, q, text, true
+	w = headerWord{start: start, end: end + 2, charset: charset}
+	return w, q, sc.s[from:end], true
 }
 
 // appendB appends the bytes of the base64 text of a B encoded-word to dst.
@@ -272,8 +295,16 @@ func cutWord(s string, start int) (w headerWord, q bool, text string, ok bool) {
 // anything else that is not base64.
 func appendB(dst []byte, text string) (_ []byte, ok bool) {
 	data := strings.TrimSuffix(strings.TrimSuffix(text, "="), "=")
+	if strings.IndexFunc(data, func(r rune) bool { return !isBase64(r) }) >= 0 {
+		return dst, false // refused before it is copied: stops at the first bad byte
+	}
 	dst, err := base64.RawStdEncoding.AppendDecode(dst, []byte(data))
 	return dst, err == nil
+}
+
+// isBase64 reports whether r is a letter of the standard base64 alphabet.
+func isBase64(r rune) bool {
+	return 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '+' || r == '/'
 }
 
 // appendQ appends the bytes of the text of a Q encoded-word to dst: "_" is

@@ -561,3 +561,26 @@ func BenchmarkDecodeHeader(b *testing.B) {
 		})
 	}
 }
+
+// Hostile header text with a hundred thousand "=?" that never close, or
+// close only at the very end, is read in one pass: the search for "?=" and
+// for line breaks moves forward only (it took seconds for 280 KB when each
+// "=?" searched the rest of the text again).
+func TestDecodeHeaderManyOpenWords(t *testing.T) {
+	for _, tt := range []struct{ name, text, want string }{
+		{"unclosed", strings.Repeat("=?a?q?x", 100000), ""},
+		{"B closed at the end", strings.Repeat("=?a?b?x", 100000) + "?=", ""},
+		{"Q closed at the end", strings.Repeat("=?utf-8?q?x", 100000) + "?=", strings.Repeat("=?utf-8?q?x", 99999) + "x"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want
+			if want == "" {
+				want = tt.text // nothing decodable: the text as sent
+			}
+			got := decodeHeader(tt.text)
+			assert.True(t, got == want, "decoded %d bytes to %d bytes, want %d", len(tt.text), len(got), len(want))
+		})
+	}
+	ok := strings.Repeat("=?a?q?x", 1000) + " =?utf-8?q?caf=C3=A9?="
+	assert.Equal(t, strings.Repeat("=?a?q?x", 1000)+" café", decodeHeader(ok), "a good word after many open ones")
+}

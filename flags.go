@@ -17,12 +17,13 @@ import "bytes"
 func ParseFlags(resp []byte) []string {
 	const key = "FLAGS ("
 	line, _, _ := bytes.Cut(resp, []byte("\n"))
+	text := string(resp) // once: each candidate group is read from its own offset
 	for {
 		i := bytes.LastIndex(line, []byte(key))
 		if i < 0 {
 			return nil
 		}
-		if flags, ok := flagGroup(newTextDecoder(string(resp[i+len(key)-1:]))); ok {
+		if flags, ok := flagGroup(newTextDecoder(text[i+len(key)-1:])); ok {
 			return flags
 		}
 		line = line[:i] // unclosed or nested: try the group before

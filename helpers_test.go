@@ -346,3 +346,10 @@ func FuzzMailboxName(f *testing.F) {
 		DecodeMailboxName(name) // never panics
 	})
 }
+
+// ParseFlags reads a line of many "FLAGS (" groups, none complete, in one
+// pass over a single copy of the line.
+func TestParseFlagsManyOpenGroups(t *testing.T) {
+	assert.Nil(t, ParseFlags([]byte(strings.Repeat("FLAGS (", 200000))))
+	assert.Equal(t, []string{`\Seen`}, ParseFlags([]byte(`FLAGS (\Seen) `+strings.Repeat("FLAGS (", 200000))))
+}
