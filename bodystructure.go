@@ -106,7 +106,7 @@ func (dec *decoder) body(depth int) (*BodyStructure, error) {
 	if err != nil {
 		return nil, err
 	}
-	for dec.accept(' ') { // extension data beyond what RFC 3501 defines
+	for dec.another() { // extension data beyond what RFC 3501 defines
 		if err := dec.skipValue(); err != nil {
 			return nil, err
 		}
@@ -132,7 +132,7 @@ func (dec *decoder) multipart(b *BodyStructure, depth int) error {
 		subtype = "mixed" // RFC 2046: an unknown multipart is treated as mixed
 	}
 	b.MediaType = mediaType("multipart", subtype)
-	if !dec.accept(' ') {
+	if !dec.another() {
 		return nil
 	}
 	if b.Params, err = dec.params(); err != nil {
@@ -199,7 +199,7 @@ func (dec *decoder) singlePart(b *BodyStructure, depth int) error {
 			}
 		}
 	}
-	if !dec.accept(' ') {
+	if !dec.another() {
 		return nil
 	}
 	md5, err := dec.nstringText()
@@ -213,19 +213,19 @@ func (dec *decoder) singlePart(b *BodyStructure, depth int) error {
 // partExtensions reads the optional disposition, language and location
 // that follow the parameters of a multipart or the MD5 of a single part.
 func (dec *decoder) partExtensions(b *BodyStructure) error {
-	if !dec.accept(' ') {
+	if !dec.another() {
 		return nil
 	}
 	if err := dec.disposition(b); err != nil {
 		return err
 	}
-	if !dec.accept(' ') {
+	if !dec.another() {
 		return nil
 	}
 	if err := dec.language(b); err != nil {
 		return err
 	}
-	if !dec.accept(' ') {
+	if !dec.another() {
 		return nil
 	}
 	location, err := dec.nstringText()
@@ -251,7 +251,7 @@ func (dec *decoder) disposition(b *BodyStructure) error {
 		return err
 	}
 	b.Disposition = strings.ToLower(d)
-	if dec.accept(' ') {
+	if dec.another() {
 		if b.DispositionParams, err = dec.params(); err != nil {
 			return err
 		}

@@ -329,10 +329,13 @@ func (dec *decoder) astring() (string, error) {
 }
 
 // list reads a parenthesized list, calling item for each element; item
-// reads the element. Elements are separated by single spaces.
+// reads the element. Elements are separated by spaces: one in the
+// grammar, more, and some before ")", as some servers send.
 func (dec *decoder) list(item func() error) error {
 	if err := dec.expect('('); err != nil {
 		return err
+	}
+	for dec.accept(' ') {
 	}
 	if dec.accept(')') {
 		return nil
@@ -341,13 +344,25 @@ func (dec *decoder) list(item func() error) error {
 		if err := item(); err != nil {
 			return err
 		}
-		if dec.accept(')') {
-			return nil
-		}
-		if err := dec.sp(); err != nil {
+		if !dec.another() {
+			if dec.accept(')') {
+				return nil
+			}
 			return dec.errorf("want a space or \")\"")
 		}
 	}
+}
+
+// another reports whether another element follows in the list being read:
+// a space, and after it (and any more spaces, which some servers send, as
+// in "(UID 7 )") something other than the list's ")".
+func (dec *decoder) another() bool {
+	if !dec.accept(' ') {
+		return false
+	}
+	for dec.accept(' ') {
+	}
+	return dec.peek() != ')'
 }
 
 // adjacent reads a parenthesized list whose elements follow each other

@@ -93,6 +93,20 @@ func TestMessagesServerForms(t *testing.T) {
 		assert.Equal(t, "T64b478a75b7ea9", msgs[0].ThreadID)
 		assert.Equal(t, "", msgs[1].ThreadID)
 	})
+	t.Run("extra spaces before \")\" (imap.qq.com, yahoo.co.jp)", func(t *testing.T) {
+		msgs := messagesOf(t, `* 11487 FETCH (UID 19436 )
+* 2 FETCH ( UID 8 RFC822.SIZE 5799845  FLAGS (\Seen ) )
+* 3 FETCH (UID 9 BODYSTRUCTURE ("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 100 5 NIL NIL NIL ))
+* 4 FETCH (UID 10 BODYSTRUCTURE (("text" "plain" NIL NIL NIL "7bit" 1 1 ) "alternative" ("boundary" "b") NIL NIL ))`)
+		require.Len(t, msgs, 4)
+		assert.Equal(t, uint32(19436), msgs[0].UID)
+		assert.Equal(t, int64(5799845), msgs[1].Size)
+		assert.Equal(t, []string{`\Seen`}, msgs[1].Flags)
+		assert.Equal(t, "text/plain", msgs[2].BodyStructure.MediaType)
+		assert.Equal(t, uint32(100), msgs[2].BodyStructure.Size)
+		assert.Equal(t, "multipart/alternative", msgs[3].BodyStructure.MediaType)
+		assert.Equal(t, "b", msgs[3].BodyStructure.Params["boundary"])
+	})
 	t.Run("sections: partial, NIL, empty, RFC822", func(t *testing.T) {
 		m := messagesOf(t, "* 3 FETCH (BODY[]<0> {4}\nabcd BODY[1] NIL BODY[2] \"\" RFC822.HEADER {0}\n FLAGS ())")[0]
 		assert.Equal(t, []byte("abcd"), m.Body("BODY.PEEK[]<0.2048>"))
