@@ -627,7 +627,7 @@ func (m *IMAP4) untagged(r *response) bool {
 	}
 	if owner != nil && owner.each != nil {
 		m.mu.Unlock()
-		m.callbacks.protect(func() { owner.each(r.data) })
+		m.runHandler(func() { m.callbacks.protect(func() { owner.each(r.data) }) })
 		return true
 	}
 	m.router.arrivals++
@@ -735,15 +735,14 @@ func (m *IMAP4) tagged(r *response) bool {
 		}
 		return true
 	}
+	if unproven != nil { // logged in to a server that may be an impostor: go no further, before c reports it
+		m.fail(newError(ErrAbort, "", "connection closed: the server did not prove its identity in "+c.mechanism, nil))
+	}
 	c.complete(res, err)
 	if c.tagged != nil {
 		close(c.tagged)
 	}
-	if unproven != nil { // logged in to a server that may be an impostor: go no further
-		m.fail(newError(ErrAbort, "", "connection closed: the server did not prove its identity in "+c.mechanism, nil))
-		return false
-	}
-	return true
+	return unproven == nil
 }
 
 // resultLocked turns c's tagged response r into its Result or error;
@@ -831,6 +830,8 @@ func (m *IMAP4) exited() {
 		switch {
 		case byeSeen:
 			logout.complete(Result{Type: "BYE", Data: []Datum{{Text: bye}}, Text: logout.statusText()}, nil)
+		case logout.status != nil && logout.status.typ == "BAD":
+			logout.complete(Result{}, logout.failure("BAD "+logout.status.text))
 		case logout.status != nil:
 			logout.complete(Result{Type: logout.status.typ, Data: []Datum{{Text: logout.status.text}}, Text: logout.status.text}, nil)
 		default:
