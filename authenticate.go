@@ -36,7 +36,9 @@ func (m *IMAP4) initialResponse(c *Command) error {
 	if c.spec.dialog != saslDialog || !c.clientFirst || !m.session.hasCapability("SASL-IR") {
 		return nil
 	}
-	response, err := c.auth(nil)
+	var response []byte
+	var err error
+	m.runHandler(func() { response, err = c.auth(nil) })
 	if err != nil {
 		return newError(ErrError, c.name, "authentication cancelled", err)
 	}
@@ -65,7 +67,9 @@ func (m *IMAP4) authenticate(c *Command) error {
 		}
 		c.answered = true
 		answer := "*"
-		response, authErr := c.auth(challenge)
+		var response []byte
+		var authErr error
+		m.runHandler(func() { response, authErr = c.auth(challenge) })
 		if authErr != nil {
 			m.debug.event(debugState, c.tag, "AUTHENTICATE cancelled: %v", authErr)
 		} else {

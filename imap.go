@@ -186,6 +186,9 @@ type IMAP4 struct {
 	// lastActivity is the UnixNano of the last bytes from the server, or
 	// of the moment the client began to wait for some.
 	lastActivity atomic.Int64
+	// inHandler counts the caller's functions running on the reader or the
+	// writer (FetchFunc handlers, Authenticators): see runHandler.
+	inHandler atomic.Int32
 
 	session imapSession
 
@@ -460,9 +463,23 @@ func (m *IMAP4) PopUntaggedResponses() []Untagged {
 
 // Shutdown drops the connection without LOGOUT (imaplib2's shutdown). Every
 // pending command completes with ErrAbort. It waits until the connection's
-// reader and writer have stopped, and may be called more than once.
+// reader and writer have stopped, and may be called more than once. Called
+// from a FetchFunc handler or an Authenticator (or while one runs), which
+// run on the reader or the writer, it returns without waiting: they stop as
+// soon as the function returns.
 func (m *IMAP4) Shutdown() error {
 	m.fail(newError(ErrAbort, "", "connection shut down by the client", nil))
-	<-m.done
+	if m.inHandler.Load() == 0 {
+		<-m.done
+	}
 	return nil
+}
+
+// runHandler runs fn, a function of the caller's, on the reader or the
+// writer, counted so that Shutdown called from it does not wait for the
+// goroutine it runs on.
+func (m *IMAP4) runHandler(fn func()) {
+	m.inHandler.Add(1)
+	defer m.inHandler.Add(-1)
+	fn()
 }
