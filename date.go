@@ -21,21 +21,12 @@ func Mon2num(mon string) (int, bool) {
 	if len(mon) != 3 {
 		return 0, false
 	}
-	key := string([]byte{lowerASCII(mon[0]), lowerASCII(mon[1]), lowerASCII(mon[2])})
 	for i := 1; i < len(MonthNames); i++ {
-		if strings.ToLower(MonthNames[i]) == key {
+		if strings.EqualFold(MonthNames[i], mon) {
 			return i, true
 		}
 	}
 	return 0, false
-}
-
-// lowerASCII returns the lower-case form of an ASCII letter, any other byte unchanged.
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // internalDateLayout is the shape of an IMAP date-time, for error messages.
@@ -88,11 +79,11 @@ func parseDateTime(s []byte) (time.Time, error) {
 	}
 	var fields [7]int // day, year, hour, minute, second, zone hours, zone minutes
 	for i, b := range [][]byte{day, rest[5:9], rest[10:12], rest[13:15], rest[16:18], rest[20:22], rest[22:24]} {
-		n, ok := asciiDigits(b)
-		if !ok {
+		n, digits, _ := scanNumber(b) // at most four digits: never too large
+		if digits == 0 || digits != len(b) {
 			return time.Time{}, invalidDateError(s, "want "+internalDateLayout)
 		}
-		fields[i] = n
+		fields[i] = int(n)
 	}
 	month, ok := Mon2num(string(rest[1:4]))
 	if !ok {
@@ -116,19 +107,6 @@ func parseDateTime(s []byte) (time.Time, error) {
 		offset = -offset
 	}
 	return time.Date(year, time.Month(month), d, hour, minute, sec, 0, time.FixedZone("", offset)), nil
-}
-
-// asciiDigits returns the number that b spells in ASCII digits; false if b
-// is empty or holds anything else.
-func asciiDigits(b []byte) (int, bool) {
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, len(b) > 0
 }
 
 // invalidDateError returns the error for a malformed INTERNALDATE value s.
