@@ -748,6 +748,9 @@ func (rr *responseReader) read() (*response, error) {
 		if err != nil {
 			return nil, err
 		}
+		if lit == nil {
+			lit = []byte{} // a {0} read into an empty scratch is still a literal
+		}
 		r.data = append(r.data, Datum{Text: text, Literal: lit})
 		if line, err = rr.readLine(); err != nil {
 			if err == io.EOF {

@@ -721,3 +721,30 @@ S: $1 OK done
 	assert.Equal(t, []string{"Archive (MESSAGES 7)"}, texts(wait(t, b).Data))
 	assert.Equal(t, []string{"inbox (UNSEEN 1)"}, texts(wait(t, c).Data))
 }
+
+// TestFetchFuncEmptyLiteral: a {0} literal that a FetchFunc reads first,
+// before its buffer holds anything, is still a literal, and ParseMessage
+// reads it as an empty body.
+func TestFetchFuncEmptyLiteral(t *testing.T) {
+	m := connect(t, newScriptServer(t, t.Name(), `
+S: * PREAUTH [CAPABILITY IMAP4rev1] hi
+C: $1 SELECT INBOX
+S: * 1 EXISTS
+S: $1 OK [READ-WRITE] done
+C: $2 FETCH 1 (BODY[])
+S: * 1 FETCH (BODY[] {0}
+S: )
+S: $2 OK done
+`), nil)
+	wait(t, m.Select("INBOX", false))
+	var body []byte
+	var parseErr error
+	wait(t, m.FetchFunc("1", "(BODY[])", func(msg []Datum) {
+		var parsed Message
+		parsed, parseErr = ParseMessage(msg)
+		body = parsed.Body("BODY[]")
+	}))
+	require.NoError(t, parseErr)
+	assert.NotNil(t, body)
+	assert.Empty(t, body)
+}
