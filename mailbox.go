@@ -156,18 +156,21 @@ func (dec *decoder) status() (MailboxStatus, error) {
 			if err := dec.sp(); err != nil {
 				return err
 			}
-			n, err := dec.number64()
 			item = strings.ToUpper(item)
 			if count := st.counts(item); count != nil {
-				*count = uint32(n)
+				*count, err = dec.number()
+				return err
 			}
 			switch item {
 			case "SIZE":
+				n, err := dec.number64()
 				st.Size = int64(n)
+				return err
 			case "HIGHESTMODSEQ":
-				st.HighestModSeq = n
+				st.HighestModSeq, err = dec.number64()
+				return err
 			}
-			return err
+			return dec.skipValue() // e.g. MAILBOXID (RFC 8474), not a number
 		})
 	}
 	if err != nil {

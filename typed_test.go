@@ -231,6 +231,12 @@ func TestMailboxes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, MailboxStatus{Mailbox: "Sent Items", Messages: 3, Recent: 1, Deleted: 2}, st)
 
+	st, err = resultOf(t, `* STATUS Drafts (MAILBOXID (F2212ea87-6097-4256-9d51-71338625) MESSAGES 4 X-UNKNOWN "x")`).MailboxStatus()
+	require.NoError(t, err, "items that are not numbers (RFC 8474 MAILBOXID) are skipped")
+	assert.Equal(t, MailboxStatus{Mailbox: "Drafts", Messages: 4}, st)
+	_, err = resultOf(t, `* STATUS Drafts (MESSAGES 4294967296)`).MailboxStatus()
+	assert.Error(t, err, "a count beyond 32 bits is refused, not cut")
+
 	_, err = resultOf(t, "* LIST (\\Noselect \"/\" x").Mailboxes()
 	assert.Error(t, err)
 }
