@@ -30,6 +30,9 @@ func (r Result) Nums() ([]uint32, error) {
 				return err
 			}
 			all, ok := e.All.Nums()
+			if ok && len(nums)+len(all) > maxNums { // several responses, each within the bound
+				ok = false
+			}
 			if !ok {
 				return newError(ErrError, "", "Nums", dec.errorf("ESEARCH ALL %s holds \"*\" or more than %d numbers", truncate(e.All.String()), maxNums))
 			}

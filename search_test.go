@@ -102,6 +102,9 @@ func TestNumsErrors(t *testing.T) {
 	}
 	_, err := dataOf("1 2", "3 x").Nums()
 	requireDataError(t, err, "want a number at offset 2", "3 x")
+	half := `(TAG "A1") ALL 1:8388609` // 2^23+1 numbers: two of them pass the bound
+	_, err = dataOf(half, half).Nums()
+	requireDataError(t, err, "more than 16777216 numbers", half)
 }
 
 func TestESearch(t *testing.T) {
