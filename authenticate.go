@@ -13,7 +13,9 @@ import (
 // returns the response, which is sent base64-encoded; an error cancels the
 // exchange. For a mechanism in which the client speaks first, it is called
 // first with a nil challenge for the initial response. An Authenticator
-// serves one exchange: make a new one for each Authenticate.
+// serves one exchange: make a new one for each Authenticate. It runs on the
+// connection's writer goroutine: it may call Shutdown, but must not wait
+// for commands (nor call Logout, which waits).
 type Authenticator = func(challenge []byte) (response []byte, err error)
 
 // clientFirst reports whether the client speaks first in the SASL

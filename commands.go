@@ -162,9 +162,9 @@ func (m *IMAP4) Fetch(messageSet, messageParts string) *Command {
 // without an allocation per message body. The literals in message are
 // valid only until each returns (their memory is reused for the next
 // message): copy what you keep. each runs on the connection's reader
-// goroutine, so it should return quickly; it may issue commands but must
-// not wait for them. A panic in each is recovered and reported in the
-// debug log.
+// goroutine, so it should return quickly; it may issue commands and call
+// Shutdown, but must not wait for commands (nor call Logout, which waits).
+// A panic in each is recovered and reported in the debug log.
 func (m *IMAP4) FetchFunc(messageSet, messageParts string, each func(message []Datum)) *Command {
 	c := m.newCommand(cmdFetch).seqSet(messageSet).raw(messageParts)
 	c.each = each
