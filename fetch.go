@@ -271,7 +271,7 @@ func sectionKey(item string, request bool) string {
 		case ' ', '\t':
 			space = true
 		default:
-			if space && b.Len() > 0 && c != ')' && c != ']' {
+			if space && b.Len() > 0 && c != '(' && c != ')' && c != ']' {
 				last := b.String()[b.Len()-1]
 				if last != '(' && last != '[' {
 					b.WriteByte(' ')

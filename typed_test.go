@@ -78,6 +78,7 @@ func TestMessagesServerForms(t *testing.T) {
 		assert.Equal(t, []string{`\Seen`}, m.Flags)
 		assert.Equal(t, "Subject: hi\r\n", string(m.Body("BODY.PEEK[HEADER.FIELDS (Subject From)]")))
 		assert.Equal(t, "Subject: hi\r\n", string(m.Body(`body[header.fields ("subject"   "from")]`)))
+		assert.Equal(t, "Subject: hi\r\n", string(m.Body("BODY[HEADER.FIELDS(SUBJECT FROM)]")), "no space before the list")
 		assert.Nil(t, m.Body("BODY[HEADER.FIELDS (SUBJECT)]"), "other fields")
 	})
 	t.Run("Gmail extensions", func(t *testing.T) {
