@@ -49,17 +49,22 @@ func (r Result) Mailboxes() ([]MailboxInfo, error) {
 			return err
 		}
 		mb, err := dec.mailboxInfo()
-		list = append(list, mb)
+		if err == nil {
+			list = append(list, mb)
+		}
 		return err
 	})
 	if err != nil {
-		return list[:max(0, len(list)-1)], err
+		return list, err // the mailboxes read before the malformed response
 	}
-	for i := range statuses {
-		for j := range list {
-			if list[j].Name == statuses[i].Mailbox {
+	if len(statuses) > 0 {
+		first := make(map[string]int, len(list)) // a STATUS goes to the first mailbox of its name
+		for j := len(list) - 1; j >= 0; j-- {
+			first[list[j].Name] = j
+		}
+		for i := range statuses {
+			if j, ok := first[statuses[i].Mailbox]; ok {
 				list[j].Status = &statuses[i]
-				break
 			}
 		}
 	}

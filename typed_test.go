@@ -240,6 +240,10 @@ func TestMailboxes(t *testing.T) {
 
 	_, err = resultOf(t, "* LIST (\\Noselect \"/\" x").Mailboxes()
 	assert.Error(t, err)
+
+	mbs, err = resultOf(t, "* LIST () \"/\" INBOX\n* LIST () \"/\" Sent\n* STATUS Sent (MESSAGES x)").Mailboxes()
+	assert.Error(t, err)
+	assert.Len(t, mbs, 2, "the mailboxes read before a malformed STATUS are kept")
 }
 
 func TestResultCode(t *testing.T) {
